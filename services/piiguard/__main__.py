@@ -1,0 +1,5 @@
+import sys
+
+from piiguard.cli import main
+
+sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from piiguard.action.main import main
+
+sys.exit(main())

@@ -1,0 +1,125 @@
+"""Action's one handler: delete the message, then DM its author — each exactly once.
+
+Called by the ``PIIGUARD_VERDICTS`` consumer and by gRPC ``Action.Execute``.
+Redelivery is expected (a crash after the Slack call, before the ack), so each
+effect is recorded in the ``piiguard-actions`` key-value bucket, keyed by
+workspace, channel and message ts, and consulted first:
+
+- delete: ``<key>.deleted``. Slack's ``message_not_found`` also means done.
+- DM: ``<key>.notify-pending`` before posting and ``<key>.notified`` after.
+  Finding *pending* without *notified* means we crashed mid-way: the DM channel's
+  recent messages are checked for our notice (its metadata carries the
+  correlation id) before posting again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from nats.js import JetStreamContext
+from nats.js.errors import KeyNotFoundError
+from nats.js.kv import KeyValue
+
+from piiguard.action.notice import NOTICE_EVENT_TYPE, compose
+from piiguard.action.slack import SlackGateway
+from piiguard.audit import AuditTrail, Step
+from piiguard.jetstream import BUCKET_ACTIONS, subject_token
+from piiguard.policy import Policy
+from piiguard.v1 import action_pb2, detection_pb2, event_pb2
+from piiguard.worker import PermanentError
+
+log = logging.getLogger(__name__)
+
+PolicyLookup = Callable[[str], Policy | None]
+Status = action_pb2.StepStatus
+
+
+def effect_key(event: event_pb2.Event, effect: str) -> str:
+    """``<workspace>.<channel>.<ts>.<effect>``: one message, one effect."""
+    return ".".join((subject_token(event.workspace_id), subject_token(event.channel_id),
+                     subject_token(event.ts), effect))
+
+
+class ActionHandler:
+    def __init__(self, js: JetStreamContext, slack: SlackGateway, policy_for: PolicyLookup) -> None:
+        self.js = js
+        self.slack = slack
+        self.policy_for = policy_for
+        self.audit = AuditTrail(js, "action")
+        self._kv: KeyValue | None = None
+
+    async def kv(self) -> KeyValue:
+        if self._kv is None:
+            self._kv = await self.js.key_value(BUCKET_ACTIONS)
+        return self._kv
+
+    async def handle(self, request: action_pb2.ActionRequest) -> action_pb2.ActionOutcome:
+        event, result = request.event, request.result
+        policy = self.policy_for(event.workspace_id)
+        if policy is None:
+            raise PermanentError("no policy for this workspace")
+        outcome = action_pb2.ActionOutcome(
+            event_id=event.event_id,
+            delete=Status.STEP_STATUS_SKIPPED,
+            notify=Status.STEP_STATUS_SKIPPED,
+        )
+        if result.verdict == detection_pb2.VERDICT_DELETE:
+            outcome.delete = await self._delete(event)
+        if result.verdict in (detection_pb2.VERDICT_DELETE, detection_pb2.VERDICT_NOTIFY):
+            outcome.notify = await self._notify(event, result, policy)
+        return outcome
+
+    async def _delete(self, event: event_pb2.Event) -> action_pb2.StepStatus.ValueType:
+        kv = await self.kv()
+        key = effect_key(event, "deleted")
+        if await _exists(kv, key):
+            return Status.STEP_STATUS_ALREADY_DONE
+        deleted_now = await self.slack.delete_message(event.channel_id, event.ts)
+        for file in event.files:
+            await self.slack.delete_file(file.id)
+        await kv.put(key, event.event_id.encode())
+        await self.audit.record(event, Step.LIFECYCLE_STEP_DELETED,
+                                reason="" if deleted_now else "already gone")
+        log.info("deleted %s channel=%s%s", event.event_id, event.channel_id,
+                 "" if deleted_now else " (already gone)")
+        return Status.STEP_STATUS_DONE if deleted_now else Status.STEP_STATUS_ALREADY_DONE
+
+    async def _notify(
+        self, event: event_pb2.Event, result: detection_pb2.DetectionResult, policy: Policy
+    ) -> action_pb2.StepStatus.ValueType:
+        kv = await self.kv()
+        done_key = effect_key(event, "notified")
+        pending_key = effect_key(event, "notify-pending")
+        if await _exists(kv, done_key):
+            return Status.STEP_STATUS_ALREADY_DONE
+        channel = await self.slack.open_dm(event.user_id)
+        if await _exists(kv, pending_key) and await self._notice_already_sent(channel, event):
+            await kv.put(done_key, event.event_id.encode())
+            return Status.STEP_STATUS_ALREADY_DONE
+        await kv.put(pending_key, event.event_id.encode())
+        text, blocks, metadata = compose(event, result, policy.actions.message)
+        await self.slack.post_message(channel, text, blocks, metadata)
+        await kv.put(done_key, event.event_id.encode())
+        await self.audit.record(event, Step.LIFECYCLE_STEP_NOTIFIED, verdict=result.verdict,
+                                findings=result.findings)
+        log.info("notified author of %s kinds=%s", event.event_id,
+                 ",".join(sorted({f.entity_type for f in result.findings})))
+        return Status.STEP_STATUS_DONE
+
+    async def _notice_already_sent(self, channel: str, event: event_pb2.Event) -> bool:
+        for message in await self.slack.recent_bot_messages(channel):
+            metadata = message.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if metadata.get("event_type") == NOTICE_EVENT_TYPE and \
+                    payload.get("channel") == event.channel_id and payload.get("ts") == event.ts:
+                return True
+        return False
+
+
+async def _exists(kv: KeyValue, key: str) -> bool:
+    try:
+        entry = await kv.get(key)
+    except KeyNotFoundError:
+        return False
+    return entry is not None and entry.value is not None

@@ -1,0 +1,71 @@
+"""The ``piiguard`` command.
+
+    piiguard up          run NATS (unless NATS_URL is set) and the three services locally
+    piiguard scan        JSON lines in, verdicts out (audit a Slack export)
+    piiguard ingest      run the ingest service alone (as its container does)
+    piiguard detection   run the detection service alone
+    piiguard action      run the action service alone
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(
+        prog="piiguard",
+        description="PII Guard: removes Slack messages that leak personal or secret data.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__,
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    up = commands.add_parser("up", help="run everything locally")
+    up.add_argument("--policy", help="policy YAML file (default: built-in policy)")
+    up.add_argument("--data-dir", help="nats-server storage (default: a folder in the user's state dir)")
+    scan = commands.add_parser("scan", help="scan JSON lines from stdin")
+    scan.add_argument("--policy", help="policy YAML file (default: built-in policy)")
+    scan.add_argument("--all-entities", action="store_true",
+                      help="also list kinds the policy ignores (names, emails, ...)")
+    for name in ("ingest", "detection", "action"):
+        commands.add_parser(name, help=f"run the {name} service alone", add_help=False)
+
+    if argv and argv[0] in ("ingest", "detection", "action"):
+        return _run_service(argv[0], argv[1:])
+    args = parser.parse_args(argv)
+    if args.command == "up":
+        from piiguard.up import run_up
+
+        return run_up(policy_path=args.policy, data_dir=args.data_dir)
+    if args.command == "scan":
+        from piiguard import scan as scan_module
+        from piiguard.policy import PolicyError, load_policy
+
+        try:
+            policy = load_policy(args.policy)
+        except PolicyError as exc:
+            print(f"piiguard scan: error: {exc}", file=sys.stderr)
+            return 2
+        return scan_module.run(policy, all_entities=args.all_entities)
+    parser.print_help()
+    return 2
+
+
+def _run_service(name: str, argv: list[str]) -> int:
+    if name == "ingest":
+        from piiguard.ingest.main import main as ingest_main
+
+        return ingest_main(argv)
+    if name == "detection":
+        from piiguard.detection.main import main as detection_main
+
+        return detection_main(argv)
+    from piiguard.action.main import main as action_main
+
+    return action_main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

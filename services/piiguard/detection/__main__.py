@@ -1,0 +1,5 @@
+import sys
+
+from piiguard.detection.main import main
+
+sys.exit(main())

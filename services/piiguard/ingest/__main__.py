@@ -1,0 +1,5 @@
+import sys
+
+from piiguard.ingest.main import main
+
+sys.exit(main())

@@ -1,0 +1,81 @@
+"""What every stage process does the same way: logging, tracing, NATS, signals.
+
+A stage's own module says *what* it serves; this module runs it until SIGTERM
+or Ctrl-C and then shuts it down in order, so in-flight work finishes or goes
+back to the stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+
+from nats.aio.client import Client as NATS
+
+from piiguard import config, logs, telemetry
+from piiguard.jetstream import Retention, connect, ensure_topology
+from piiguard.policy import Policy, PolicyError, load_policy
+
+log = logging.getLogger(__name__)
+
+
+async def connect_jetstream(service: str) -> NATS:
+    """Connect to NATS_URL and make sure the shared topology exists."""
+    import os
+
+    nc = await connect(config.nats_url(), name=f"piiguard-{service}")
+    await ensure_topology(nc.jetstream(), Retention.from_env(os.environ))
+    return nc
+
+
+async def close_nats(nc: NATS, timeout: float = 5.0) -> None:
+    """Flush what was published and close. (Every publish is already awaited for
+    its ack, so nothing is lost; ``drain`` can wedge on a cancelled pull fetch.)"""
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(nc.flush(), timeout)
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(nc.close(), timeout)
+
+
+def local_policy_lookup(policy: Policy) -> Callable[[str], Policy | None]:
+    """Serve a --policy file: for its workspace only when it names one, else for all."""
+    team = policy.workspace.team_id
+
+    def policy_for(workspace_id: str) -> Policy | None:
+        return policy if not team or team == workspace_id else None
+
+    return policy_for
+
+
+def load_local_policy(path: str | None) -> Policy:
+    return load_policy(path if path is not None else config.policy_path())
+
+
+def run(service: str, main: Callable[[asyncio.Event], Awaitable[None]]) -> int:
+    """Run ``main(stop)`` until SIGTERM/SIGINT sets ``stop``; exit 2 on a config error."""
+    logs.configure(service)
+    telemetry.setup_tracing(service)
+
+    async def runner() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await main(stop)
+
+    try:
+        asyncio.run(runner())
+    except (config.ConfigError, PolicyError) as exc:
+        print(f"piiguard {service}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
+    finally:
+        with contextlib.suppress(Exception):
+            telemetry.shutdown_tracing()
+    log.info("%s stopped", service)
+    return 0
