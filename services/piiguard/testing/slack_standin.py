@@ -1,0 +1,247 @@
+"""A local stand-in for Slack's Web API, on loopback, for the real ``slack_sdk``.
+
+Point a client at it with ``base_url=standin.api_url`` (``SLACK_API_URL``). It
+records every call (method, token, arguments), keeps just enough state to
+answer like Slack (a deleted message is ``message_not_found`` the second time;
+DMs are listed by ``conversations.history`` with their metadata), serves files
+for ``url_private_download``, and injects faults on request: an HTTP status
+(429 with ``Retry-After``, 500), a Slack error code, or a delay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from piiguard.natsserver import free_port
+
+BOT_USER_ID = "UPIIGUARDBOT"
+BOT_ID = "BPIIGUARD"
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    token: str
+    args: dict[str, Any]
+    at: float
+
+
+@dataclass
+class Fault:
+    """Applied to the next ``count`` calls of ``method`` that match ``when``."""
+
+    method: str
+    count: int = 1
+    status: int = 200
+    error: str | None = None
+    retry_after: float | None = None
+    delay: float = 0.0
+    when: Callable[[dict[str, Any]], bool] | None = None
+
+
+@dataclass
+class _State:
+    calls: list[Call] = field(default_factory=list)
+    deleted: set[tuple[str, str]] = field(default_factory=set)
+    deleted_files: set[str] = field(default_factory=set)
+    dms: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    faults: list[Fault] = field(default_factory=list)
+    permanent: dict[tuple[str, str, str], str] = field(default_factory=dict)
+
+
+class SlackStandIn:
+    def __init__(self, host: str = "127.0.0.1", port: int | None = None) -> None:
+        self.host = host
+        self.port = port or free_port(host)
+        self._state = _State()
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self._ready = threading.Event()
+
+    # -- addresses -------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}/api/"
+
+    # -- lifecycle -------------------------------------------------------
+    def start(self) -> SlackStandIn:
+        self._thread = threading.Thread(target=self._serve, name="slack-standin", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("Slack stand-in did not start")
+        return self
+
+    def stop(self) -> None:
+        if self._loop and self._runner:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread:
+            self._thread.join(10)
+
+    def __enter__(self) -> SlackStandIn:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- what tests ask --------------------------------------------------
+    def calls(self, method: str | None = None) -> list[Call]:
+        with self._lock:
+            return [c for c in self._state.calls if method is None or c.method == method]
+
+    def reset(self) -> None:
+        with self._lock:
+            self._state = _State(files=self._state.files)
+
+    def inject(self, fault: Fault) -> None:
+        with self._lock:
+            self._state.faults.append(fault)
+
+    def fail_permanently(self, method: str, key: str, value: str, error: str) -> None:
+        """Every call of ``method`` whose argument ``key`` equals ``value`` gets ``error``."""
+        with self._lock:
+            self._state.permanent[(method, key, value)] = error
+
+    def serve_file(self, path: str, content: bytes, content_type: str = "application/octet-stream") -> str:
+        """Serve ``content`` at ``/files/<path>``; returns its absolute URL."""
+        with self._lock:
+            self._state.files[path] = (content, content_type)
+        return f"{self.base_url}/files/{path}"
+
+    def deleted_messages(self) -> set[tuple[str, str]]:
+        with self._lock:
+            return set(self._state.deleted)
+
+    # -- the server ------------------------------------------------------
+    def _serve(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self._loop)
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/files/{path:.*}", self._file)
+        self._runner = web.AppRunner(app, access_log=None)
+        self._loop.run_until_complete(self._runner.setup())
+        self._loop.run_until_complete(web.TCPSite(self._runner, self.host, self.port).start())
+        self._ready.set()
+        self._loop.run_forever()
+
+    async def _file(self, request: web.Request) -> web.StreamResponse:
+        path = request.match_info["path"]
+        with self._lock:
+            self._state.calls.append(Call("files.download", _token(request), {"path": path}, time.time()))
+            found = self._state.files.get(path)
+        if not _token(request):
+            return web.Response(status=302, headers={"Location": f"{self.base_url}/login"})
+        if found is None:
+            return web.Response(status=404)
+        return web.Response(body=found[0], content_type=found[1])
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args = await _arguments(request)
+        token = _token(request) or str(args.pop("token", ""))
+        with self._lock:
+            self._state.calls.append(Call(method, token, args, time.time()))
+            fault = self._take_fault(method, args)
+            permanent = next(
+                (err for (m, k, v), err in self._state.permanent.items()
+                 if m == method and str(args.get(k)) == v),
+                None,
+            )
+        if fault and fault.delay:
+            await asyncio.sleep(fault.delay)
+        if fault and fault.status != 200:
+            headers = {"Retry-After": str(int(fault.retry_after))} if fault.retry_after is not None else {}
+            body = {"ok": False, "error": "ratelimited" if fault.status == 429 else "internal_error"}
+            return web.json_response(body, status=fault.status, headers=headers)
+        if fault and fault.error:
+            return web.json_response({"ok": False, "error": fault.error})
+        if permanent:
+            return web.json_response({"ok": False, "error": permanent})
+        if not token:
+            return web.json_response({"ok": False, "error": "not_authed"})
+        return web.json_response(self._answer(method, args))
+
+    def _take_fault(self, method: str, args: dict[str, Any]) -> Fault | None:
+        for fault in self._state.faults:
+            if fault.method == method and fault.count > 0 and (fault.when is None or fault.when(args)):
+                fault.count -= 1
+                if fault.count == 0:
+                    self._state.faults.remove(fault)
+                return fault
+        return None
+
+    def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            state = self._state
+            if method == "auth.test":
+                return {"ok": True, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "team_id": "T0001"}
+            if method == "chat.delete":
+                key = (str(args.get("channel")), str(args.get("ts")))
+                if key in state.deleted:
+                    return {"ok": False, "error": "message_not_found"}
+                state.deleted.add(key)
+                return {"ok": True, "channel": key[0], "ts": key[1]}
+            if method == "files.delete":
+                file_id = str(args.get("file"))
+                if file_id in state.deleted_files:
+                    return {"ok": False, "error": "file_not_found"}
+                state.deleted_files.add(file_id)
+                return {"ok": True}
+            if method == "conversations.open":
+                user = str(args.get("users", "")).split(",")[0]
+                return {"ok": True, "channel": {"id": f"D{user}"}}
+            if method == "chat.postMessage":
+                channel = str(args.get("channel"))
+                ts = f"{time.time():.6f}"
+                message = {"type": "message", "user": BOT_USER_ID, "bot_id": BOT_ID, "ts": ts,
+                           "text": args.get("text", ""), "blocks": args.get("blocks")}
+                metadata = args.get("metadata")
+                if isinstance(metadata, str):
+                    metadata = json.loads(metadata)
+                if metadata:
+                    message["metadata"] = metadata
+                state.dms.setdefault(channel, []).insert(0, message)
+                return {"ok": True, "channel": channel, "ts": ts, "message": message}
+            if method == "conversations.history":
+                messages = state.dms.get(str(args.get("channel")), [])
+                return {"ok": True, "messages": messages[: int(args.get("limit", 100))]}
+            return {"ok": True}
+
+
+async def _arguments(request: web.Request) -> dict[str, Any]:
+    args: dict[str, Any] = dict(request.query)
+    if request.content_type == "application/json":
+        body = await request.json()
+        if isinstance(body, dict):
+            args.update(body)
+    else:
+        form = await request.post()
+        args.update({k: v for k, v in form.items() if isinstance(v, str)})
+    for key in ("blocks", "metadata"):
+        if isinstance(args.get(key), str):
+            try:
+                args[key] = json.loads(args[key])
+            except ValueError:
+                pass
+    return args
+
+
+def _token(request: web.Request) -> str:
+    header = request.headers.get("Authorization", "")
+    return header[7:] if header.startswith("Bearer ") else ""
