@@ -69,8 +69,10 @@ DEFAULT_DELETE_KINDS: tuple[str, ...] = (
     "*PASSWORD",
     "MEDICAL_CONDITION",
     "MEDICAL_RECORD_NUMBER",
+    "DENY_LIST",
 )
-DEFAULT_NOTIFY_KINDS: tuple[str, ...] = ("UNSCANNABLE_FILE",)
+# Reported, not deleted: Stripe test-mode keys reach no money (a policy choice).
+DEFAULT_NOTIFY_KINDS: tuple[str, ...] = ("UNSCANNABLE_FILE", "STRIPE_TEST_KEY")
 
 
 class WorkspaceRef(_Model):

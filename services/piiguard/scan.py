@@ -48,7 +48,9 @@ def _parse(line: str, number: int) -> tuple[Any, str | None, str | None]:
     return ident, text, None
 
 
-def scan_lines(lines: Iterable[str], engine: DetectionEngine, all_entities: bool = False) -> Iterator[dict[str, Any]]:
+def scan_lines(
+    lines: Iterable[str], engine: DetectionEngine, all_entities: bool = False
+) -> Iterator[dict[str, Any]]:
     pending: list[tuple[Any, str | None, str | None]] = []
 
     def flush() -> Iterator[dict[str, Any]]:

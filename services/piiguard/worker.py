@@ -128,7 +128,6 @@ class StreamWorker(Generic[M]):
 
     async def run(self) -> None:
         """Fetch and handle until :meth:`stop`. Survives nats-server restarts."""
-        subscription = None
         try:
             await self._fetch_loop()
         finally:

