@@ -11,12 +11,13 @@ import logging
 from collections import Counter
 from collections.abc import Iterable
 
+import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from piiguard.jetstream import HEADER_MSG_ID, STREAM_AUDIT, audit_subject
-from piiguard.v1 import audit_pb2, detection_pb2, event_pb2
+from piiguard.v1 import audit_pb2, audit_pb2_grpc, detection_pb2, event_pb2
 
 log = logging.getLogger(__name__)
 
@@ -85,3 +86,18 @@ async def event_history(js: JetStreamContext, correlation_id: str) -> list[audit
             break
         seq = raw.seq + 1
     return records
+
+
+class AuditServicer(audit_pb2_grpc.AuditServicer):
+    """gRPC ``piiguard.v1.Audit``: one event's life, as ``piiguard events`` prints it."""
+
+    def __init__(self, js: JetStreamContext) -> None:
+        self.js = js
+
+    async def GetEventHistory(
+        self, request: audit_pb2.GetEventHistoryRequest, context: grpc.aio.ServicerContext
+    ) -> audit_pb2.GetEventHistoryResponse:
+        if not request.correlation_id:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "correlation_id is required")
+        records = await event_history(self.js, request.correlation_id)
+        return audit_pb2.GetEventHistoryResponse(records=records)

@@ -5,6 +5,8 @@
     piiguard ingest      run the ingest service alone (as its container does)
     piiguard detection   run the detection service alone
     piiguard action      run the action service alone
+    piiguard dlq         list, show, replay or purge dead letters
+    piiguard events ID   one event's life, from the audit trail
 """
 
 from __future__ import annotations
@@ -29,6 +31,15 @@ def main(argv: list[str] | None = None) -> int:
     scan.add_argument("--policy", help="policy YAML file (default: built-in policy)")
     scan.add_argument("--all-entities", action="store_true",
                       help="also list kinds the policy ignores (names, emails, ...)")
+    dlq = commands.add_parser("dlq", help="inspect and re-drive dead letters (NATS_URL)")
+    dlq.add_argument("action", choices=["list", "show", "replay", "purge"])
+    dlq.add_argument("seq", nargs="?", type=int, help="dead letter sequence number")
+    dlq.add_argument("--stage", choices=["detection", "action"], help="only this stage's")
+    dlq.add_argument("--all", action="store_true", help="replay or purge every (matching) dead letter")
+    dlq.add_argument("--json", action="store_true", help="machine-readable output")
+    events = commands.add_parser("events", help="print one event's life (NATS_URL)")
+    events.add_argument("correlation_id", help="Slack event_id or Ingest API id")
+    events.add_argument("--json", action="store_true", help="machine-readable output")
     for name in ("ingest", "detection", "action"):
         commands.add_parser(name, help=f"run the {name} service alone", add_help=False)
 
@@ -49,6 +60,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"piiguard scan: error: {exc}", file=sys.stderr)
             return 2
         return scan_module.run(policy, all_entities=args.all_entities)
+    if args.command == "dlq":
+        from piiguard import admin
+
+        return admin.dlq(args.action, args.seq, args.stage, args.all, args.json)
+    if args.command == "events":
+        from piiguard import admin
+
+        return admin.events(args.correlation_id, args.json)
     parser.print_help()
     return 2
 

@@ -9,10 +9,18 @@ error code, an exception class): never message text.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
 
-from piiguard.jetstream import HEADER_ID, HEADER_MSG_ID, STREAM_DLQ, dead_letter_subject
+from piiguard.jetstream import (
+    HEADER_ID,
+    HEADER_MSG_ID,
+    STREAM_DLQ,
+    dead_letter_subject,
+    subject_token,
+)
 
 HEADER_STAGE = "Piiguard-Stage"
 HEADER_REASON = "Piiguard-Reason"
@@ -69,4 +77,75 @@ async def publish_dead_letter(js: JetStreamContext, letter: DeadLetter) -> None:
         letter.data,
         stream=STREAM_DLQ,
         headers=letter.headers(),
+    )
+
+
+@dataclass(frozen=True)
+class StoredDeadLetter:
+    seq: int
+    time: str
+    letter: DeadLetter
+
+
+def _dlq_filter(stage: str | None) -> str:
+    return f"piiguard.dlq.{subject_token(stage)}.>" if stage else "piiguard.dlq.>"
+
+
+async def list_dead_letters(js: JetStreamContext, stage: str | None = None,
+                            limit: int = 1000) -> list[StoredDeadLetter]:
+    """Dead letters, oldest first (read with direct gets; consumes nothing)."""
+    found: list[StoredDeadLetter] = []
+    seq = 1
+    while len(found) < limit:
+        try:
+            raw = await js.get_msg(STREAM_DLQ, seq=seq, subject=_dlq_filter(stage), next=True)
+        except NotFoundError:
+            break
+        if raw.seq is None:
+            break
+        found.append(_stored(raw))
+        seq = raw.seq + 1
+    return found
+
+
+async def get_dead_letter(js: JetStreamContext, seq: int) -> StoredDeadLetter:
+    raw = await js.get_msg(STREAM_DLQ, seq=seq)
+    return _stored(raw)
+
+
+async def replay_dead_letter(js: JetStreamContext, seq: int) -> StoredDeadLetter:
+    """Re-publish a dead letter to the subject it came from, then remove it.
+
+    A fresh ``Nats-Msg-Id`` gets it past the de-duplication that stored the
+    original; the action stage's effect records still keep a message from
+    being deleted or DM'd twice."""
+    stored = await get_dead_letter(js, seq)
+    letter = stored.letter
+    if not letter.source_subject:
+        raise ValueError(f"dead letter {seq} does not say where it came from")
+    headers = {HEADER_MSG_ID: f"{letter.correlation_id or 'unknown'}:replay:{seq}",
+               HEADER_ID: letter.correlation_id}
+    await js.publish(letter.source_subject, letter.data, headers=headers)
+    await js.delete_msg(STREAM_DLQ, seq)
+    return stored
+
+
+async def purge_dead_letters(js: JetStreamContext, seq: int | None = None,
+                             stage: str | None = None) -> int:
+    """Remove one dead letter, or all (of a stage). Returns how many."""
+    if seq is not None:
+        await js.delete_msg(STREAM_DLQ, seq)
+        return 1
+    count = len(await list_dead_letters(js, stage, limit=10**9))
+    await js.purge_stream(STREAM_DLQ, subject=_dlq_filter(stage))
+    return count
+
+
+def _stored(raw: Any) -> StoredDeadLetter:
+    headers = {k: v for k, v in (raw.headers or {}).items()}
+    when = getattr(raw, "time", None)
+    return StoredDeadLetter(
+        seq=int(raw.seq or 0),
+        time=when.isoformat() if hasattr(when, "isoformat") else str(when or ""),
+        letter=DeadLetter.from_message(raw.data or b"", headers),
     )

@@ -61,6 +61,8 @@ class Retention:
     dead_letters: float = 3 * 86400.0
     audit: float = 30 * 86400.0
     actions_ttl: float = 7 * 86400.0
+    work_stream_bytes: int = 1024**3  # per work stream; full means back-pressure
+
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Retention:
@@ -77,6 +79,7 @@ class Retention:
             dead_letters=pick("PIIGUARD_DLQ_MAX_AGE", defaults.dead_letters),
             audit=pick("PIIGUARD_AUDIT_MAX_AGE", defaults.audit),
             actions_ttl=pick("PIIGUARD_ACTIONS_TTL", defaults.actions_ttl),
+            work_stream_bytes=int(env.get("PIIGUARD_STREAM_MAX_BYTES") or defaults.work_stream_bytes),
         )
 
 
@@ -105,22 +108,34 @@ def audit_subject(correlation_id: str) -> str:
 
 
 def stream_configs(retention: Retention) -> list[js_api.StreamConfig]:
-    def stream(name: str, subjects: str, max_age: float, window: float | None = None) -> js_api.StreamConfig:
+    """Stream settings. The work streams refuse new messages when full (``discard
+    new``) rather than dropping old ones: ingest then answers 503 and Slack
+    retries later — back-pressure instead of loss. The audit stream drops its
+    oldest records instead, so auditing can never stop the pipeline."""
+
+    def stream(name: str, subjects: str, max_age: float, *, max_bytes: int = -1,
+               discard: js_api.DiscardPolicy = js_api.DiscardPolicy.NEW,
+               window: float = 120.0) -> js_api.StreamConfig:
         return js_api.StreamConfig(
             name=name,
             subjects=[subjects],
             storage=js_api.StorageType.FILE,
             retention=js_api.RetentionPolicy.LIMITS,
             max_age=max_age,
-            duplicate_window=window if window is not None else min(120.0, max_age),
-            discard=js_api.DiscardPolicy.OLD,
+            max_bytes=max_bytes,
+            duplicate_window=min(window, max_age),
+            discard=discard,
         )
 
     return [
-        stream(STREAM_EVENTS, "piiguard.events.>", retention.events, DUPLICATE_WINDOW_SECONDS),
-        stream(STREAM_VERDICTS, "piiguard.verdicts.>", retention.verdicts, DUPLICATE_WINDOW_SECONDS),
-        stream(STREAM_DLQ, "piiguard.dlq.>", retention.dead_letters),
-        stream(STREAM_AUDIT, "piiguard.audit.>", retention.audit),
+        stream(STREAM_EVENTS, "piiguard.events.>", retention.events,
+               max_bytes=retention.work_stream_bytes, window=DUPLICATE_WINDOW_SECONDS),
+        stream(STREAM_VERDICTS, "piiguard.verdicts.>", retention.verdicts,
+               max_bytes=retention.work_stream_bytes, window=DUPLICATE_WINDOW_SECONDS),
+        stream(STREAM_DLQ, "piiguard.dlq.>", retention.dead_letters,
+               max_bytes=retention.work_stream_bytes),
+        stream(STREAM_AUDIT, "piiguard.audit.>", retention.audit,
+               discard=js_api.DiscardPolicy.OLD, window=DUPLICATE_WINDOW_SECONDS),
     ]
 
 

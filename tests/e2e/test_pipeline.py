@@ -71,7 +71,9 @@ def test_thread_reply_with_ssn_is_deleted(harness: Harness) -> None:
 
 
 @pytest.mark.parametrize("channel_type,channel", [("group", "G0001"), ("mpim", "G0002")])
-def test_private_channels_and_group_dms_are_watched(harness: Harness, channel_type: str, channel: str) -> None:
+def test_private_channels_and_group_dms_are_watched(
+    harness: Harness, channel_type: str, channel: str
+) -> None:
     payload = slack_events.message_event("card 5105 1051 0510 5100 thanks", channel=channel,
                                          channel_type=channel_type)
     assert harness.post(payload).status == 200

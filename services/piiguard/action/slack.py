@@ -27,6 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 import aiohttp
+from opentelemetry import trace
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -38,6 +39,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from piiguard.worker import PermanentError, TransientError
 
 log = logging.getLogger(__name__)
+_tracer = trace.get_tracer("piiguard.action.slack")
 
 AUTH_ERRORS = frozenset({
     "invalid_auth", "token_revoked", "missing_scope", "not_authed", "account_inactive",
@@ -121,6 +123,17 @@ class SlackGateway:
         return list(answer.get("messages") or [])
 
     async def _call(self, token_name: str, method: str, call: Any, *, gone_ok: bool = False) -> bool:
+        with _tracer.start_as_current_span(
+            f"slack {method}", kind=trace.SpanKind.CLIENT,
+            attributes={"slack.method": method, "slack.token_name": token_name},
+        ) as span:
+            try:
+                return await self._classified(token_name, method, call, gone_ok=gone_ok)
+            except (PermanentError, TransientError) as exc:
+                span.set_attribute("slack.outcome", exc.reason)
+                raise
+
+    async def _classified(self, token_name: str, method: str, call: Any, *, gone_ok: bool) -> bool:
         try:
             await call
             return True

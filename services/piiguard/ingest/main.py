@@ -15,11 +15,12 @@ import os
 from aiohttp import web
 
 from piiguard import config, service
+from piiguard.audit import AuditServicer
 from piiguard.grpcserver import GrpcServer, Registration
 from piiguard.ingest.handler import IngestHandler
 from piiguard.ingest.http import create_app
 from piiguard.ingest.servicer import IngestServicer
-from piiguard.v1 import ingest_pb2_grpc
+from piiguard.v1 import audit_pb2_grpc, ingest_pb2_grpc
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,9 @@ async def serve(stop: asyncio.Event, policy_path: str | None = None) -> None:
     grpc_server = GrpcServer(
         grpc_port,
         [Registration("piiguard.v1.Ingest", ingest_pb2_grpc.add_IngestServicer_to_server,
-                      IngestServicer(handler))],
+                      IngestServicer(handler)),
+         Registration("piiguard.v1.Audit", audit_pb2_grpc.add_AuditServicer_to_server,
+                      AuditServicer(nc.jetstream()))],
     )
     await grpc_server.start()
     app = create_app(handler, signing_secret, lambda: bot_ids, is_healthy=lambda: nc.is_connected)

@@ -117,6 +117,11 @@ class SlackStandIn:
         with self._lock:
             self._state.permanent[(method, key, value)] = error
 
+    def clear_failures(self) -> None:
+        with self._lock:
+            self._state.permanent.clear()
+            self._state.faults.clear()
+
     def serve_file(self, path: str, content: bytes, content_type: str = "application/octet-stream") -> str:
         """Serve ``content`` at ``/files/<path>``; returns its absolute URL."""
         with self._lock:
