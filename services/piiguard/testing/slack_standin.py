@@ -128,6 +128,16 @@ class SlackStandIn:
             self._state.files[path] = (content, content_type)
         return f"{self.base_url}/files/{path}"
 
+    def notices(self) -> list[dict[str, Any]]:
+        """The metadata payload of every DM Slack accepted (not merely received)."""
+        with self._lock:
+            return [
+                dict(message["metadata"].get("event_payload") or {})
+                for messages in self._state.dms.values()
+                for message in messages
+                if isinstance(message.get("metadata"), dict)
+            ]
+
     def deleted_messages(self) -> set[tuple[str, str]]:
         with self._lock:
             return set(self._state.deleted)
