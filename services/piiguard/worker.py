@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -221,8 +222,11 @@ class StreamWorker(Generic[M]):
             except Exception as exc:
                 reason = exc.reason if isinstance(exc, TransientError) else type(exc).__name__
                 if not isinstance(exc, TransientError):
-                    log.warning("%s handler failed for %s: %s", self.stage, event.event_id,
-                                type(exc).__name__)
+                    # Where, not what: an exception's message may quote data.
+                    frame = traceback.extract_tb(exc.__traceback__)[-1:] or None
+                    where = f"{frame[0].filename}:{frame[0].lineno}" if frame else "?"
+                    log.warning("%s handler failed for %s: %s at %s", self.stage, event.event_id,
+                                type(exc).__name__, where)
                 await self._retry_or_give_up(message, event, attempt, reason, exc)
                 span.set_attribute("piiguard.outcome", "retried")
                 return

@@ -138,7 +138,8 @@ class SlackGateway:
             await call
             return True
         except SlackApiError as exc:
-            error = str(exc.response.get("error", "")) if exc.response is not None else ""
+            data = exc.response.data if exc.response is not None else None
+            error = str(data.get("error", "")) if isinstance(data, dict) else ""
             status = exc.response.status_code if exc.response is not None else 0
             if gone_ok and error in ALREADY_GONE:
                 return False

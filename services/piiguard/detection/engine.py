@@ -150,7 +150,7 @@ class DetectionEngine:
         self.prefilter = Prefilter(active)
         self.allow = AllowFilter(policy.detection)
         self._health = next(
-            (r for r in active if r.name == "MedicalConditionRecognizer"), None
+            (r for r in active if r.name == "GuardMedicalConditionRecognizer"), None
         )
 
     # -- public surface -------------------------------------------------------------

@@ -148,6 +148,7 @@ class SlackStandIn:
         asyncio.set_event_loop(self._loop)
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)  # slack_sdk GETs a few read methods
         app.router.add_get("/files/{path:.*}", self._file)
         self._runner = web.AppRunner(app, access_log=None)
         self._loop.run_until_complete(self._runner.setup())
@@ -241,7 +242,9 @@ class SlackStandIn:
 
 async def _arguments(request: web.Request) -> dict[str, Any]:
     args: dict[str, Any] = dict(request.query)
-    if request.content_type == "application/json":
+    if request.method == "GET":
+        pass
+    elif request.content_type == "application/json":
         body = await request.json()
         if isinstance(body, dict):
             args.update(body)

@@ -15,7 +15,7 @@ from piiguard.detection.recognizers.credentials import CREDENTIAL_RECOGNIZERS
 from piiguard.detection.recognizers.financial import FINANCIAL_RECOGNIZERS
 from piiguard.detection.recognizers.government_ids import GOVERNMENT_ID_RECOGNIZERS
 from piiguard.detection.recognizers.health import HEALTH_RECOGNIZERS
-from piiguard.detection.recognizers.policy_hooks import DenyListRecognizer, custom_recognizers
+from piiguard.detection.recognizers.policy_hooks import GuardDenyListRecognizer, custom_recognizers
 from piiguard.policy import Policy
 
 OWN_RECOGNIZERS: tuple[type[PiiRecognizer], ...] = (
@@ -62,7 +62,7 @@ def build_recognizers(policy: Policy) -> list[EntityRecognizer]:
             recognizers.append(cls())
     recognizers.extend(stock_recognizers(policy))
     if policy.detection.deny_list:
-        recognizers.append(DenyListRecognizer(policy.detection.deny_list))
+        recognizers.append(GuardDenyListRecognizer(policy.detection.deny_list))
     recognizers.extend(custom_recognizers(policy.detection.custom_recognizers))
     return recognizers
 

@@ -50,7 +50,7 @@ _PHONE = re.compile(
 )
 _PHONE_WORDS = re.compile(
     r"\b(?:phone|tel|telephone|cell|mobile|call|calling|text|txt|sms|fax|whatsapp|"
-    r"reach (?:me|him|her|them)|ring|dial|contact number|number is|ext)\b[^\d\n]{0,20}$",
+    r"reach (?:me|him|her|them)|ring|dial|contact number|ext)\b[^\d\n]{0,20}$",
     re.IGNORECASE,
 )
 

@@ -25,6 +25,7 @@ from piiguard.detection.recognizers.validation import (
     is_placeholder,
     looks_random,
     shannon_entropy,
+    words,
 )
 
 _AWS_ID = re.compile(
@@ -32,7 +33,7 @@ _AWS_ID = re.compile(
 )
 
 
-class AwsAccessKeyRecognizer(PiiRecognizer):
+class GuardAwsAccessKeyRecognizer(PiiRecognizer):
     """AWS access key ids: a fixed four-letter prefix and 16 upper-case characters."""
 
     ENTITIES = ("AWS_ACCESS_KEY",)
@@ -47,14 +48,14 @@ class AwsAccessKeyRecognizer(PiiRecognizer):
             yield Hit("AWS_ACCESS_KEY", match.start(1), match.end(1), 0.9)
 
 
-_B64_40 = re.compile(r"(?<![A-Za-z0-9/+=])([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])")
+_B64_40 = re.compile(r"(?<![A-Za-z0-9/+])([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])")
 _AWS_CONTEXT = word_pattern(
     ("aws", "secret", "secret_access_key", "aws_secret_access_key", "secretaccesskey",
      "secret access key", "secret key", "aws_secret_key", "amazon", "iam", "s3"),
 )
 
 
-class AwsSecretKeyRecognizer(PiiRecognizer):
+class GuardAwsSecretKeyRecognizer(PiiRecognizer):
     """AWS secret access keys: 40 base64 characters, only with AWS context.
 
     A bare 40-character string could be anything (a SHA-1 hash is 40 hex
@@ -87,7 +88,7 @@ _SLACK_TOKEN = re.compile(
 )
 
 
-class SlackTokenRecognizer(PiiRecognizer):
+class GuardSlackTokenRecognizer(PiiRecognizer):
     """Slack bot, user, app, config and refresh tokens (``xox[abpre]-``, ``xoxe.``, ``xapp-``).
 
     Real tokens carry numeric team / user segments, so a body without digits
@@ -102,7 +103,10 @@ class SlackTokenRecognizer(PiiRecognizer):
             value = match.group(1)
             body = value.split("-", 1)[1] if "-" in value else value
             digits = sum(c.isdigit() for c in body)
-            if digits < 6 or is_placeholder(body) or shannon_entropy(body) < 2.8:
+            long_random = len(body) >= 60 and shannon_entropy(body) >= 4.0  # xoxe refresh tokens
+            if (digits < 6 and not long_random) or is_placeholder(body):
+                continue
+            if shannon_entropy(body) < 2.8:
                 continue
             yield Hit("SLACK_TOKEN", match.start(1), match.end(1), 0.9)
 
@@ -114,7 +118,7 @@ _SLACK_WEBHOOK = re.compile(
 )
 
 
-class SlackWebhookRecognizer(PiiRecognizer):
+class GuardSlackWebhookRecognizer(PiiRecognizer):
     """Slack incoming-webhook URLs; Slack's own ``T000/B000/XXXX`` example is not one."""
 
     ENTITIES = ("SLACK_WEBHOOK_TOKEN",)
@@ -134,7 +138,7 @@ _GITHUB = re.compile(
 )
 
 
-class GithubTokenRecognizer(PiiRecognizer):
+class GuardGithubTokenRecognizer(PiiRecognizer):
     """GitHub classic (``gh[pousr]_``) and fine-grained (``github_pat_``) tokens."""
 
     ENTITIES = ("GITHUB_TOKEN",)
@@ -152,7 +156,7 @@ class GithubTokenRecognizer(PiiRecognizer):
 _STRIPE = re.compile(r"(?<![A-Za-z0-9_])([sr]k_(live|test)_[A-Za-z0-9]{10,247})(?![A-Za-z0-9_])")
 
 
-class StripeKeyRecognizer(PiiRecognizer):
+class GuardStripeKeyRecognizer(PiiRecognizer):
     """Stripe secret and restricted keys; test-mode keys are a separate kind.
 
     ``sk_test_`` keys reach no money, so the default policy reports them
@@ -175,7 +179,7 @@ class StripeKeyRecognizer(PiiRecognizer):
 _GOOGLE = re.compile(r"(?<![A-Za-z0-9_-])(AIza[0-9A-Za-z_-]{35})(?![A-Za-z0-9_-])")
 
 
-class GoogleApiKeyRecognizer(PiiRecognizer):
+class GuardGoogleApiKeyRecognizer(PiiRecognizer):
     """Google API keys: ``AIza`` and 35 URL-safe characters."""
 
     ENTITIES = ("GOOGLE_API_KEY",)
@@ -196,7 +200,7 @@ _PEM_END = re.compile(r"-----END[ A-Z0-9]{0,30}PRIVATE KEY(?: BLOCK)?-----")
 _B64_RUN = re.compile(r"[A-Za-z0-9+/=]{40,}")
 
 
-class PrivateKeyRecognizer(PiiRecognizer):
+class GuardPrivateKeyRecognizer(PiiRecognizer):
     """PEM private key blocks (RSA, EC, DSA, OpenSSH, PKCS#8, PGP), whole or truncated.
 
     The BEGIN line alone is talk about keys; a body with real base64 is a key.
@@ -214,7 +218,7 @@ class PrivateKeyRecognizer(PiiRecognizer):
             body = text[match.end() : body_end]
             runs = _B64_RUN.findall(body[:20000])
             material = "".join(runs)
-            if len(material) < 40 or shannon_entropy(material) < 4.0 or is_placeholder(material):
+            if len(material) < 40 or shannon_entropy(material) < 3.5 or is_placeholder(material):
                 continue
             end = end_match.end() if end_match else match.end() + body.rfind(runs[-1]) + len(runs[-1])
             yield Hit("PRIVATE_KEY", match.start(), end, 0.95)
@@ -237,7 +241,7 @@ def _b64json(segment: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-class JwtRecognizer(PiiRecognizer):
+class GuardJwtRecognizer(PiiRecognizer):
     """JSON Web Tokens whose header and payload decode to JSON objects."""
 
     ENTITIES = ("JWT_TOKEN",)
@@ -262,13 +266,14 @@ _DB_SCHEMES = (
 )  # fmt: skip
 _URL_CREDS = re.compile(
     r"(?<![A-Za-z0-9+.-])((?:jdbc:)?([a-z][a-z0-9+.-]{1,20})://)"
-    r"([^\s:/@<>|\"'`]{0,128}):([^\s@<>|\"'`]{1,200})@([^\s<>|\"'`/]{1,253})",
+    r"([^\s:/@<>|\"'`]{0,128}):([^\s<>|\"'`]{1,200})@([^\s@<>|\"'`/]{1,253})",
     re.IGNORECASE,
 )
 # Values that stand for a password in docs and templates.
 TRIVIAL_PASSWORDS = frozenset(
     {"password", "pass", "passwd", "pwd", "pw", "secret", "user", "username", "changeme",
-     "mypassword", "yourpassword", "dbpassword", "db_password"}
+     "mypassword", "yourpassword", "dbpassword", "db_password", "hunter2", "root", "admin",
+     "test", "postgres", "mysql", "guest"}
 )  # fmt: skip
 
 
@@ -280,7 +285,7 @@ def _password_value_ok(value: str, *, strict: bool) -> bool:
     lowered = value.lower()
     if lowered in TRIVIAL_PASSWORDS or lowered in COMMON_WORDS or is_placeholder(value):
         return False
-    if lowered.startswith(("http", "www.", "/", "~/", "$", "%", "{")):
+    if lowered.startswith(("http", "www.", "/", "~/")):
         return False
     if not strict:
         return True
@@ -292,7 +297,14 @@ def _password_value_ok(value: str, *, strict: bool) -> bool:
     )
 
 
-class DatabaseUrlRecognizer(PiiRecognizer):
+_URL_QUERY_PASSWORD = re.compile(
+    r"(?<![A-Za-z0-9+.-])(?:jdbc:)?([a-z][a-z0-9+.-]{1,20})://[^\s?<>|\"'`]{1,500}\?"
+    r"[^\s<>|\"'`]{0,500}?(?<=[?&;])(?:password|pwd|pass)=([^\s&;<>|\"'`]{1,200})",
+    re.IGNORECASE,
+)
+
+
+class GuardDatabaseUrlRecognizer(PiiRecognizer):
     """Connection URLs with an inline password (``postgres://user:pw@host``).
 
     Database schemes report ``DATABASE_PASSWORD``; other schemes with inline
@@ -306,16 +318,22 @@ class DatabaseUrlRecognizer(PiiRecognizer):
         for match in _URL_CREDS.finditer(view.text):
             scheme = match.group(2).lower()
             password = match.group(4)
-            if not _password_value_ok(password, strict=False):
+            if not _password_value_ok(password, strict=False) or password == match.group(3):
                 continue
             if scheme in _DB_SCHEMES or match.group(1).lower().startswith("jdbc:"):
                 yield Hit("DATABASE_PASSWORD", match.start(), match.end(), 0.9)
             elif scheme in ("http", "https", "ftp", "ftps", "sftp", "smtp", "smtps", "ldap",
                             "ldaps", "ssh", "git", "svn", "imap", "imaps", "socks5"):
                 yield Hit("PASSWORD", match.start(), match.end(), 0.8)
+        for match in _URL_QUERY_PASSWORD.finditer(view.text):
+            scheme = match.group(1).lower()
+            if not _password_value_ok(match.group(2), strict=False):
+                continue
+            kind = "DATABASE_PASSWORD" if scheme in _DB_SCHEMES else "PASSWORD"
+            yield Hit(kind, match.start(), match.end(), 0.85)
 
 
-COMMON_WORDS = frozenset(
+COMMON_WORDS = words(
     """a an the is in on at to of for and or but not no yes it its this that these those be
     been was were are am will would should could can may might must shall do does did done
     same usual old new default reset expired incorrect wrong required sensitive case protected
@@ -327,7 +345,7 @@ COMMON_WORDS = frozenset(
     link email sms text below above attached pinned thread channel doc docs wiki confluence
     notion standard temporary temp one-time onetime otp login signin sign-in authentication
     locked unlocked requirement hint strong weak valid invalid updated update change rotate
-    missing please same-as-before""".split()
+    missing please same-as-before"""
 )
 
 _PW_KEY = re.compile(
@@ -337,7 +355,7 @@ _PW_KEY = re.compile(
 )
 _PW_GLUE = re.compile(
     r"""["'\]]{0,2}(?:\s{1,3}(?:for|to|of|on)\s{1,3}(?:the\s{1,3}|my\s{1,3}|our\s{1,3})?"""
-    r"""[\w.@-]{1,40})?\s{0,3}(?:[:=]{1,2}|=>|->|\bis\b|\bwas\b|\bis\s+now\b|\bis\s+still\b|"""
+    r"""[\w.@-]{1,40}(?:\s{1,3}[\w.@-]{1,40}){0,2})?\s{0,3}(?:[:=]{1,2}|=>|->|\bis\b|\bwas\b|\bis\s+now\b|\bis\s+still\b|"""
     r"""\bset\s+to\b|\bchanged\s+to\b|\s)\s{0,3}["'`]?([^\s"'`]{3,128})""",
     re.IGNORECASE,
 )
@@ -360,7 +378,7 @@ def _trim_value(value: str) -> str:
     return value
 
 
-class PasswordRecognizer(PiiRecognizer):
+class GuardPasswordRecognizer(PiiRecognizer):
     """Passwords given in context: ``password: …``, ``pw is …``, ``login: bob / …``.
 
     The value must look like a password (digits, symbols or mixed case), not a
@@ -392,8 +410,8 @@ class PasswordRecognizer(PiiRecognizer):
 
 _API_KEY_NAME = re.compile(
     r"(?<![A-Za-z0-9])(?:[A-Za-z0-9]{1,30}[_.-]){0,3}"
-    r"(?:api[_.-]?key|apikey|api[_.-]?token|api[_.-]?secret|access[_.-]?token|access[_.-]?key|"
-    r"auth[_.-]?token|auth[_.-]?key|secret[_.-]?key|client[_.-]?secret|app[_.-]?secret|"
+    r"(?:api[ _.-]?key|apikey|api[ _.-]?token|api[ _.-]?secret|access[ _.-]?token|access[_.-]?key|"
+    r"auth[ _.-]?token|auth[_.-]?key|secret[ _.-]?key|client[ _.-]?secret|app[_.-]?secret|"
     r"private[_.-]?token|refresh[_.-]?token|session[_.-]?token|bearer|x-api-key|token|secret|"
     r"signing[_.-]?key|encryption[_.-]?key|master[_.-]?key|webhook[_.-]?secret|"
     r"credentials?|authorization)(?:[_.-][A-Za-z0-9]{1,20}){0,2}(?![A-Za-z0-9])",
@@ -414,7 +432,7 @@ _API_GLUE = re.compile(
 )
 
 
-class GenericApiKeyRecognizer(PiiRecognizer):
+class GuardGenericApiKeyRecognizer(PiiRecognizer):
     """API keys and tokens in assignment context (``api_key=…``, ``token: …``, ``Bearer …``).
 
     Like gitleaks' generic rule: a key-like name, an assignment, and a value
@@ -446,29 +464,33 @@ def _api_value_ok(value: str) -> bool:
         return False
     if value.lower().startswith(("http", "www.", "/", "./", "../", "process.env", "os.environ")):
         return False
-    if not any(c.isdigit() for c in value) or not any(c.isalpha() for c in value):
+    if not any(c.isalpha() for c in value):
         return False
+    if not any(c.isdigit() for c in value) and not (
+        len(value) >= 32 and char_classes(value) >= 2 and shannon_entropy(value) >= 4.0
+    ):
+        return False  # a letters-only value must be long and random to be a key
     if re.fullmatch(r"v?\d+(?:\.\d+)+(?:[-+.\w]*)", value):  # a version string
         return False
     if value.count(".") >= 2 and not value.startswith("eyJ") and "_" not in value:
         # dotted identifiers such as com.example.Service or a.b.c names
         parts = value.split(".")
-        if all(p.isidentifier() for p in parts):
+        if all(p.isidentifier() and not any(c.isdigit() for c in p) for p in parts):
             return False
-    return shannon_entropy(value) >= 3.5
+    return shannon_entropy(value) >= (3.0 if is_hex(value.replace("-", "")) else 3.5)
 
 
 CREDENTIAL_RECOGNIZERS: tuple[type[PiiRecognizer], ...] = (
-    AwsAccessKeyRecognizer,
-    AwsSecretKeyRecognizer,
-    SlackTokenRecognizer,
-    SlackWebhookRecognizer,
-    GithubTokenRecognizer,
-    StripeKeyRecognizer,
-    GoogleApiKeyRecognizer,
-    PrivateKeyRecognizer,
-    JwtRecognizer,
-    DatabaseUrlRecognizer,
-    PasswordRecognizer,
-    GenericApiKeyRecognizer,
+    GuardAwsAccessKeyRecognizer,
+    GuardAwsSecretKeyRecognizer,
+    GuardSlackTokenRecognizer,
+    GuardSlackWebhookRecognizer,
+    GuardGithubTokenRecognizer,
+    GuardStripeKeyRecognizer,
+    GuardGoogleApiKeyRecognizer,
+    GuardPrivateKeyRecognizer,
+    GuardJwtRecognizer,
+    GuardDatabaseUrlRecognizer,
+    GuardPasswordRecognizer,
+    GuardGenericApiKeyRecognizer,
 )

@@ -52,7 +52,7 @@ def _card_prefix_ok(digits: str) -> bool:
         return n == 15
     if digits.startswith(("6011", "65")) or 644 <= int(digits[:3]) <= 649 or digits.startswith("62"):
         return 16 <= n <= 19
-    if 3528 <= four <= 3589:
+    if 3500 <= four <= 3599:  # JCB (issued 3528-3589; generators use all of 35xx)
         return 16 <= n <= 19
     if two in (36, 38, 39) or 300 <= int(digits[:3]) <= 305:
         return 14 <= n <= 19
@@ -70,7 +70,7 @@ def _grouping_ok(raw: str) -> bool:
     return all(s == 4 for s in sizes[:-1]) and 1 <= sizes[-1] <= 4
 
 
-class CreditCardRecognizer(PiiRecognizer):
+class GuardCreditCardRecognizer(PiiRecognizer):
     """Payment card numbers: network prefix, length, Luhn, printed grouping, context."""
 
     ENTITIES = ("CREDIT_CARD",)
@@ -98,7 +98,7 @@ class CreditCardRecognizer(PiiRecognizer):
 _IBAN = re.compile(r"(?<![A-Za-z0-9])([A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,32})")
 
 
-class IbanRecognizer(PiiRecognizer):
+class GuardIbanRecognizer(PiiRecognizer):
     """IBANs: country code, the country's length, and a valid mod-97 checksum."""
 
     ENTITIES = ("IBAN_CODE",)
@@ -155,7 +155,7 @@ _ROUTING_WORDS = word_pattern(("routing", "aba", "rtn", "routing number", "routi
                                "transit", "sort code"))
 
 
-class UsBankNumberRecognizer(PiiRecognizer):
+class GuardUsBankNumberRecognizer(PiiRecognizer):
     """US bank account numbers: 8-17 digits, only with banking words around them.
 
     "account" alone is not enough (AWS account ids are 12 digits); ABA-valid
@@ -190,7 +190,7 @@ class UsBankNumberRecognizer(PiiRecognizer):
 
 
 FINANCIAL_RECOGNIZERS: tuple[type[PiiRecognizer], ...] = (
-    CreditCardRecognizer,
-    IbanRecognizer,
-    UsBankNumberRecognizer,
+    GuardCreditCardRecognizer,
+    GuardIbanRecognizer,
+    GuardUsBankNumberRecognizer,
 )

@@ -18,10 +18,10 @@ from piiguard.detection.recognizers.base import Hit, PiiRecognizer
 from piiguard.detection.recognizers.context import TextView, has_context, word_pattern
 from piiguard.detection.recognizers.validation import nhs_valid
 
-_SSN = re.compile(r"(?<![\w.,/#-])(\d{3})([-. ]?)(\d{2})\2(\d{4})(?![\w]|[-.,/]\d)")
+_SSN = re.compile(r"(?<![\w.,/-])(\d{3})([-. ]?)(\d{2})\2(\d{4})(?![\w]|[-.,/]\d)")
 _SSN_CONTEXT = word_pattern(
     ("ssn", "ssns", "ss#", "ss no", "ss number", "social security", "social", "soc sec",
-     "social sec", "ssa"),
+     "social sec", "ssa", "i-9", "i9", "w-2", "w2", "background check"),
 )  # fmt: skip
 _ITIN_CONTEXT = word_pattern(("itin", "itins", "taxpayer", "tax id", "tax identification",
                               "individual taxpayer", "tin", "w-7", "w7", "irs"))
@@ -34,6 +34,8 @@ _ID_NEGATIVE = word_pattern(
 _EXAMPLE_WORDS = word_pattern(("e.g", "eg", "example", "format", "formatted", "like",
                                "such as", "placeholder", "dummy", "fake", "sample", "mask",
                                "pattern", "regex", "xxx-xx-xxxx"))
+_OTHER_ID = word_pattern(("passport", "license", "licence", "dl", "account", "acct", "routing",
+                          "nhs", "phone", "mrn", "card", "iban", "order", "ticket"))
 _CANONICAL_EXAMPLES = frozenset({"123456789", "078051120", "219099999", "987654320"})
 
 
@@ -41,7 +43,7 @@ def _itin_group(group: int) -> bool:
     return 50 <= group <= 65 or 70 <= group <= 88 or 90 <= group <= 92 or 94 <= group <= 99
 
 
-class UsSsnItinRecognizer(PiiRecognizer):
+class GuardUsSsnItinRecognizer(PiiRecognizer):
     """SSNs (``AAA-GG-SSSS``) and ITINs (``9AA-GG-SSSS`` with an IRS group).
 
     Dashed numbers with valid SSA ranges stand on their own; spaced, dotted and
@@ -69,8 +71,10 @@ class UsSsnItinRecognizer(PiiRecognizer):
                 continue
             kind = "US_ITIN" if itin else "US_SSN"
             context = _ITIN_CONTEXT if itin else _SSN_CONTEXT
-            has_ctx = has_context(view, context, start, end, 80, 30) or (
-                itin and has_context(view, _SSN_CONTEXT, start, end, 80, 30)
+            # Bare digits take context only from before them: "passport 232112765; SSN …"
+            after = 30 if sep or not _OTHER_ID.search(view.before(start, 40)) else 0
+            has_ctx = has_context(view, context, start, end, 80, after) or (
+                itin and has_context(view, _SSN_CONTEXT, start, end, 80, after)
             )
             negative = bool(_ID_NEGATIVE.search(view.before(start, 30)))
             if digits in _CANONICAL_EXAMPLES or view.in_noise(start, end):
@@ -93,7 +97,7 @@ _PASSPORT_CONTEXT = word_pattern(("passport", "passports", "passport no", "passp
                                   "passport #", "travel document", "ppt no"))
 
 
-class UsPassportRecognizer(PiiRecognizer):
+class GuardUsPassportRecognizer(PiiRecognizer):
     """Passport numbers (nine digits, or a letter and eight digits) after "passport"."""
 
     ENTITIES = ("US_PASSPORT",)
@@ -134,7 +138,7 @@ _DL_VALUE = re.compile(
 )
 
 
-class UsDriverLicenseRecognizer(PiiRecognizer):
+class GuardUsDriverLicenseRecognizer(PiiRecognizer):
     """US driver's licence numbers, in the states' formats, after licence words.
 
     "license" alone is not enough: software licence keys and "MIT license"
@@ -169,7 +173,7 @@ _NHS_CONTEXT = word_pattern(
 )  # fmt: skip
 
 
-class UkNhsRecognizer(PiiRecognizer):
+class GuardUkNhsRecognizer(PiiRecognizer):
     """UK NHS numbers: ten digits with a valid mod-11 check digit and NHS context.
 
     A US phone number (``415-555-0132``) has the same shape and passes the check
@@ -192,8 +196,8 @@ class UkNhsRecognizer(PiiRecognizer):
 
 
 GOVERNMENT_ID_RECOGNIZERS: tuple[type[PiiRecognizer], ...] = (
-    UsSsnItinRecognizer,
-    UsPassportRecognizer,
-    UsDriverLicenseRecognizer,
-    UkNhsRecognizer,
+    GuardUsSsnItinRecognizer,
+    GuardUsPassportRecognizer,
+    GuardUsDriverLicenseRecognizer,
+    GuardUkNhsRecognizer,
 )

@@ -30,6 +30,7 @@ from piiguard.detection.recognizers.health_terms import (
     TESTS,
     TREATMENTS,
 )
+from piiguard.detection.recognizers.validation import words
 
 _CATEGORY: dict[str, str] = {}
 for _cat, _terms in (("mild", MILD), ("test", TESTS), ("treatment", TREATMENTS),
@@ -39,7 +40,16 @@ for _cat, _terms in (("mild", MILD), ("test", TESTS), ("treatment", TREATMENTS),
 
 _TERMS = word_pattern(_CATEGORY)
 HEALTH_KEYWORDS: tuple[str, ...] = tuple(
-    sorted({t for t in _CATEGORY if len(t) >= 3} | {"mrn", "medical record", "diagnos"})
+    sorted({t for t in _CATEGORY if len(t) >= 3}
+           | {"mrn", "medical record", "diagnos", "admitted", "hospitali", "treated for",
+              "tested positive", "suffering from", "suffers from", "dx"})
+)
+# A clinical verb names the condition even when our vocabulary does not know it.
+_CLINICAL_OBJECT = re.compile(
+    r"(?:diagnosed\s+with|admitted\s+(?:with|for)|hospitali[sz]ed\s+(?:with|for)|"
+    r"treated\s+for|tested\s+positive\s+for|suffering\s+from|suffers\s+from|\bdx\s?:)"
+    r"\s+(?:an?\s+|acute\s+|severe\s+|chronic\s+|early\s+|late\s+)?([A-Za-z][\w'-]{3,30})",
+    re.IGNORECASE,
 )
 
 
@@ -60,7 +70,8 @@ _STRONG = word_pattern(
 )  # fmt: skip
 _POSSESSION = re.compile(
     r"(?:\b(?:has|had|have|having|got|gets|with|his|her|their|my|of)|['\u2019]s)"
-    r"(?:\s+(?!and\b|but\b|or\b)[a-z0-9'-]{1,20}){0,2}\s+$",
+    r"(?:\s+(?!(?:and|but|or|on|about|of|for|in|at|to|from|into|is|was|talk|research|"
+    r"team|project|work|paper|book|article|study|feature|app)\b)[a-z0-9'-]{1,20}){0,2}\s+$",
     re.IGNORECASE,
 )
 _MED_RELATION = re.compile(
@@ -70,10 +81,11 @@ _MED_RELATION = re.compile(
     r"(?:\s+[a-z0-9-]{1,15})?\s+$",
     re.IGNORECASE,
 )
+_TEST_AFTER = re.compile(r"^\s{0,2}[:=]?\s{0,2}\d")
 _MED_AFTER = re.compile(r"^\s*\d+\s?(?:mg|mcg|ml|units?)\b", re.IGNORECASE)
 _TREATMENT_RELATION = re.compile(
     r"\b(?:undergoing|starting|started|start|doing|getting|got|had|has|have|having|finished|"
-    r"finishing|in|on|into|scheduled\s+for|needs|needed|recovering\s+from|back\s+from|"
+    r"finishing|in|on|into|going\s+through|through|scheduled\s+for|needs|needed|recovering\s+from|back\s+from|"
     r"after|post|round\s+of|rounds\s+of|session\s+of|went\s+to|checked\s+into|for)"
     r"(?:\s+(?:a|an|the|his|her|their|my|another|more|second|third|first|last|next))?\s+$",
     re.IGNORECASE,
@@ -97,6 +109,15 @@ _FIRST_PERSON = re.compile(
     r"been|recently|finally|officially|also|still|now|'m|'ve)){0,3}",
 )
 _MY_TERM = re.compile(r"\bmy\s+(?:[a-z0-9'-]{1,20}\s+){0,2}$", re.IGNORECASE)
+_NOT_SUBJECTS = frozenset(
+    {"i", "he", "she", "they", "it", "who", "that", "which", "this", "there", "one", "nobody",
+     "somebody", "someone", "anyone", "everyone", "what", "user", "customer", "person"}
+)
+_LOWER_SUBJECT = re.compile(
+    r"(?<![\w'])([A-Za-z][a-z'-]{1,20})\s+(?:was|is|has\s+been|got|just\s+got|had\s+been)\s+"
+    r"(?:just\s+|recently\s+|officially\s+|finally\s+)?"
+    r"(?:diagnosed|admitted|hospitali[sz]ed|treated\s+for|tested\s+positive)"
+)
 _PRONOUN = re.compile(r"\b(?:he|she|they|he's|she's|they're|him|her|them)\b", re.IGNORECASE)
 _GENERIC = word_pattern(
     ("users", "customers", "people", "patients", "folks", "someone", "somebody", "anyone",
@@ -110,7 +131,7 @@ _NAME = re.compile(
     r"(?:[-'\u2019][A-Z][a-z]{1,20})?(?:\s+[A-Z][a-z]{1,20}(?:[-'\u2019][A-Z][a-z]{1,20})?){0,2})"
     r"(?:['\u2019]s)?(?![\w])"
 )
-_NOT_NAMES = frozenset(
+_NOT_NAMES = words(
     """i i'm i've we they he she it this that these those there here the a an our my your his
     her their its what when where why how who which if so but and or also just hey hi hello
     thanks thank please quick update note heads reminder good great sorry looks seems
@@ -136,7 +157,7 @@ _NOT_NAMES = frozenset(
     tests scan scans blood lab labs mri ct pet ekg ecg icu pharmacy medical health
     insurance benefits leave medical-leave fmla hipaa phi pii ssn nhs mrn dob
     quarter sprint standup retro release deploy prod staging incident outage customer
-    customers user users product feature project launch""".split()
+    customers user users product feature project launch"""
 )
 
 
@@ -173,13 +194,28 @@ def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
     return left, right
 
 
-class MedicalConditionRecognizer(PiiRecognizer):
+class GuardMedicalConditionRecognizer(PiiRecognizer):
     """A diagnosis, condition, medication, treatment or test result tied to a person."""
 
     ENTITIES = ("MEDICAL_CONDITION",)
     KEYWORDS = HEALTH_KEYWORDS
 
     def find(self, view: TextView, nlp_artifacts: Any) -> Iterable[Hit]:
+        text = view.text
+        reported: list[tuple[int, int]] = []
+        for hit in self._vocabulary_hits(view, nlp_artifacts):
+            reported.append(_sentence(text, hit.start, hit.end))
+            yield hit
+        for match in _CLINICAL_OBJECT.finditer(text):
+            start, end = match.span(1)
+            sentence = _sentence(text, start, end)
+            if sentence in reported or match.group(1).lower() in _NOT_NAMES:
+                continue
+            if self._person(view, nlp_artifacts, *sentence, start, True):
+                reported.append(sentence)
+                yield Hit("MEDICAL_CONDITION", start, end, 0.8)
+
+    def _vocabulary_hits(self, view: TextView, nlp_artifacts: Any) -> Iterable[Hit]:
         text = view.text
         for match in _TERMS.finditer(text):
             category = _category(match.group(0))
@@ -214,7 +250,8 @@ class MedicalConditionRecognizer(PiiRecognizer):
         if category == "treatment":
             return strong or bool(_TREATMENT_RELATION.search(before))
         # tests: a result, not just an appointment
-        return bool(_TEST_RESULT.search(after) or _TEST_RESULT.search(before[-40:]))
+        return bool(_TEST_RESULT.search(after) or _TEST_RESULT.search(before[-40:])
+                    or _TEST_AFTER.search(after))
 
     def _person(
         self, view: TextView, nlp_artifacts: Any, s_start: int, s_end: int, term: int,
@@ -233,6 +270,8 @@ class MedicalConditionRecognizer(PiiRecognizer):
             refs += [m.start() for m in _FIRST_PERSON.finditer(text, s_start, s_end)]
             if _MY_TERM.search(text[max(s_start, term - 40) : term]):
                 refs.append(term - 1)
+        refs += [m.start(1) for m in _LOWER_SUBJECT.finditer(text, s_start, s_end)
+                 if m.group(1).lower() not in _NOT_SUBJECTS and not _GENERIC.fullmatch(m.group(1))]
         if any(r > floor for r in refs):
             return True
         if generic:
@@ -270,7 +309,7 @@ _MRN = re.compile(
 )
 
 
-class MedicalRecordNumberRecognizer(PiiRecognizer):
+class GuardMedicalRecordNumberRecognizer(PiiRecognizer):
     """Medical record numbers (``MRN 00123456``), reported also as health information.
 
     An MRN identifies a patient's chart, so it is health information on its
@@ -293,6 +332,6 @@ class MedicalRecordNumberRecognizer(PiiRecognizer):
 
 
 HEALTH_RECOGNIZERS: tuple[type[PiiRecognizer], ...] = (
-    MedicalConditionRecognizer,
-    MedicalRecordNumberRecognizer,
+    GuardMedicalConditionRecognizer,
+    GuardMedicalRecordNumberRecognizer,
 )

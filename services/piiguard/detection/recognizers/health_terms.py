@@ -11,7 +11,8 @@ small talk. Terms shorter than four letters that are also common substrings
 from __future__ import annotations
 
 SERIOUS: tuple[str, ...] = (
-    "diabetes", "type 1 diabetes", "type 2 diabetes", "gestational diabetes", "diabetic",
+    "diabetes", "type 1 diabetes", "type 2 diabetes", "t2dm", "t1dm", "dm2",
+    "gestational diabetes", "diabetic",
     "cancer", "breast cancer", "lung cancer", "prostate cancer", "colon cancer",
     "colorectal cancer", "pancreatic cancer", "skin cancer", "ovarian cancer",
     "cervical cancer", "thyroid cancer", "stage 2 cancer", "stage 3 cancer", "stage 4 cancer",

@@ -22,7 +22,7 @@ from piiguard.policy import CustomRecognizer, DetectionSettings
 log = logging.getLogger(__name__)
 
 
-class DenyListRecognizer(PiiRecognizer):
+class GuardDenyListRecognizer(PiiRecognizer):
     """Values a workspace always flags (``DENY_LIST``), as whole words, any case."""
 
     ENTITIES = ("DENY_LIST",)

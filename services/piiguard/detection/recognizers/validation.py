@@ -42,8 +42,6 @@ PLACEHOLDER_WORDS: tuple[str, ...] = (
     "my_secret",
     "mypassword",
     "yourpassword",
-    "abcdef",
-    "123456",
     "foobar",
 )
 
@@ -52,6 +50,11 @@ _TEMPLATE = re.compile(
     r"\(\w+\)|[*x•#.\-_]+)$",
     re.IGNORECASE,
 )
+
+
+def words(text: str) -> frozenset[str]:
+    """A word list written as text (one long string reads better than 300 quotes)."""
+    return frozenset(text.split())
 
 
 def shannon_entropy(value: str) -> float:
@@ -71,9 +74,18 @@ def is_placeholder(value: str) -> bool:
     if _TEMPLATE.match(stripped):
         return True
     lowered = stripped.lower()
-    if any(word in lowered for word in PLACEHOLDER_WORDS):
+    # Long marker words count anywhere (AKIAIOSFODNN7EXAMPLE); short ones only as a
+    # segment of their own (xoxb-your-token-here), since random keys contain "your"
+    # or "here" by chance.
+    if any(word in lowered for word in PLACEHOLDER_WORDS if len(word) >= 6):
         return True
-    # A value made of one repeated character (after any prefix) is a mask.
+    segments = [s for s in re.split(r"[^a-z0-9*.•]+", lowered) if s]
+    short = {w for w in PLACEHOLDER_WORDS if len(w) < 6}
+    if any(s in short for s in segments):
+        return True
+    # A value or segment made of one or two repeated characters is a mask (xxxx, ****).
+    if any(len(s) >= 4 and len(set(s)) <= 2 for s in segments):
+        return True
     return len(set(lowered)) <= 2 and len(lowered) >= 4
 
 

@@ -1,0 +1,21 @@
+"""One engine per test session: building the first one loads the spaCy model."""
+
+from __future__ import annotations
+
+import pytest
+
+from piiguard.detection.engine import DetectionEngine
+from piiguard.policy import DEFAULT_POLICY
+
+
+@pytest.fixture(scope="session")
+def engine() -> DetectionEngine:
+    return DetectionEngine(DEFAULT_POLICY)
+
+
+@pytest.fixture(scope="session")
+def kinds_of(engine: DetectionEngine):  # type: ignore[no-untyped-def]
+    def kinds(text: str) -> list[str]:
+        return engine.scan(text).kinds
+
+    return kinds
