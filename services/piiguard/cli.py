@@ -5,6 +5,7 @@
     piiguard ingest      run the ingest service alone (as its container does)
     piiguard detection   run the detection service alone
     piiguard action      run the action service alone
+    piiguard operator    run the PiiPolicy operator (Kopf), as its container does
     piiguard dlq         list, show, replay or purge dead letters
     piiguard events ID   one event's life, from the audit trail
 """
@@ -42,9 +43,14 @@ def main(argv: list[str] | None = None) -> int:
     events.add_argument("--json", action="store_true", help="machine-readable output")
     for name in ("ingest", "detection", "action"):
         commands.add_parser(name, help=f"run the {name} service alone", add_help=False)
+    commands.add_parser("operator", help="run the PiiPolicy operator", add_help=False)
 
     if argv and argv[0] in ("ingest", "detection", "action"):
         return _run_service(argv[0], argv[1:])
+    if argv and argv[0] == "operator":
+        from piiguard_operator.main import run as run_operator
+
+        return run_operator(argv[1:])
     args = parser.parse_args(argv)
     if args.command == "up":
         from piiguard.up import run_up

@@ -46,6 +46,11 @@ HEADER_MSG_ID = "Nats-Msg-Id"
 ALL_EVENTS = "piiguard.events.*"
 ALL_VERDICTS = "piiguard.verdicts.*"
 
+# Deliveries beyond a stage's maxAttempts that a consumer still allows, so a worker
+# killed during the last attempt sees the message once more and dead-letters it,
+# instead of JetStream giving up on it silently.
+DELIVERY_HEADROOM = 2
+
 # Slack retries an event after ~0 s, 1 min and 5 min: the de-duplication window
 # must outlast all three.
 DUPLICATE_WINDOW_SECONDS = 15 * 60.0

@@ -105,6 +105,29 @@ class CustomRecognizer(_Model):
     context: tuple[str, ...] = ()
 
 
+class FileLimits(_Model):
+    """How shared files are scanned. A file beyond a limit is an ``UNSCANNABLE_FILE``
+    finding (its action comes from ``actions.rules``), never passed as clean."""
+
+    enabled: bool = Field(True, description="Scan files shared in messages (images, PDFs, text, DOCX, XLSX).")
+    max_bytes: int = Field(
+        20 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024,
+        description="Largest file downloaded and scanned, in bytes; a larger one is UNSCANNABLE_FILE.",
+    )
+    max_pages: int = Field(
+        30, ge=1, le=10_000,
+        description="Pages (PDF) or frames (image) scanned per file; the rest make an UNSCANNABLE_FILE finding.",
+    )
+    time_budget: float = Field(
+        60.0, gt=0, le=3600,
+        description="Seconds to extract one file's text (download excluded); overrun: UNSCANNABLE_FILE.",
+    )
+    max_pixels: int = Field(
+        50_000_000, ge=1_000_000, le=1_000_000_000,
+        description="Largest image (width x height) decoded or rendered; a bigger one is UNSCANNABLE_FILE.",
+    )
+
+
 class DetectionSettings(_Model):
     entities: tuple[str, ...] | None = Field(
         None, description="Enabled entity kinds; unset: every kind the actions act on."
@@ -118,6 +141,7 @@ class DetectionSettings(_Model):
     deny_list: tuple[str, ...] = Field((), description="Values always flagged as DENY_LIST.")
     custom_recognizers: tuple[CustomRecognizer, ...] = ()
     phone_regions: tuple[str, ...] = ("US", "GB")
+    files: FileLimits = Field(FileLimits(), description="Limits for scanning shared files.")
 
     @field_validator("allow_patterns")
     @classmethod

@@ -27,6 +27,7 @@ from nats.js.kv import KV_DEL, KV_PURGE, KeyValue
 
 from piiguard.jetstream import (
     BUCKET_POLICIES,
+    DELIVERY_HEADROOM,
     STREAM_EVENTS,
     STREAM_VERDICTS,
     ensure_bucket,
@@ -232,7 +233,7 @@ def consumer_config(stage: Stage, workspace_id: str, queue: QueueSettings) -> js
         deliver_policy=js_api.DeliverPolicy.ALL,
         ack_policy=js_api.AckPolicy.EXPLICIT,
         max_ack_pending=queue.concurrency,
-        max_deliver=queue.max_attempts,
+        max_deliver=queue.max_attempts + DELIVERY_HEADROOM,
         ack_wait=queue.ack_wait,
         backoff=redelivery_schedule(queue) or None,
         pause_until=PAUSED_UNTIL if queue.paused else None,

@@ -32,6 +32,13 @@ async def connect_jetstream(service: str) -> NATS:
     return nc
 
 
+async def close_store(store: object) -> None:
+    stop = getattr(store, "stop", None)
+    if stop is not None:
+        with contextlib.suppress(Exception):
+            await stop()
+
+
 async def close_nats(nc: NATS, timeout: float = 5.0) -> None:
     """Flush what was published and close. (Every publish is already awaited for
     its ack, so nothing is lost; ``drain`` can wedge on a cancelled pull fetch.)"""
@@ -39,16 +46,6 @@ async def close_nats(nc: NATS, timeout: float = 5.0) -> None:
         await asyncio.wait_for(nc.flush(), timeout)
     with contextlib.suppress(Exception):
         await asyncio.wait_for(nc.close(), timeout)
-
-
-def local_policy_lookup(policy: Policy) -> Callable[[str], Policy | None]:
-    """Serve a --policy file: for its workspace only when it names one, else for all."""
-    team = policy.workspace.team_id
-
-    def policy_for(workspace_id: str) -> Policy | None:
-        return policy if not team or team == workspace_id else None
-
-    return policy_for
 
 
 def load_local_policy(path: str | None) -> Policy:

@@ -37,16 +37,13 @@ from opentelemetry import trace
 from piiguard import telemetry
 from piiguard.audit import AuditTrail, Step
 from piiguard.deadletter import DeadLetter, publish_dead_letter
+from piiguard.jetstream import DELIVERY_HEADROOM
 from piiguard.policy import QueueSettings
 from piiguard.v1 import event_pb2
 
 log = logging.getLogger(__name__)
 
 M = TypeVar("M")
-
-# Deliveries beyond max_attempts that JetStream may still make, so a crash on
-# the last attempt ends in the dead-letter stream rather than nowhere.
-DELIVERY_HEADROOM = 2
 
 
 class PermanentError(Exception):
@@ -136,6 +133,7 @@ class StreamWorker(Generic[M]):
 
     async def _fetch_loop(self) -> None:
         subscription = None
+        unavailable = False
         while not self._stopping.is_set():
             try:
                 if subscription is None:
@@ -158,11 +156,15 @@ class StreamWorker(Generic[M]):
             except asyncio.CancelledError:
                 raise
             except (NotFoundError, nats.errors.Error, OSError) as exc:
-                # Server restarting, consumer being recreated: wait and rebind.
-                log.warning("%s consumer %s unavailable (%s); retrying",
-                            self.stage, self.spec.durable, type(exc).__name__)
+                # Server restarting, consumer not created yet or being recreated: rebind.
+                if not unavailable:
+                    log.warning("%s consumer %s unavailable (%s); retrying",
+                                self.stage, self.spec.durable, type(exc).__name__)
+                unavailable = True
                 subscription = None
                 await asyncio.sleep(0.5)
+                continue
+            unavailable = False
 
     async def _unsubscribe(self) -> None:
         if self._subscription is not None:

@@ -3,7 +3,7 @@ different policies, each message handled by its own workspace's policy.
 
 Written against the documented conventions (per-workspace consumers from
 ``piiguard.policy_store``, policies from the ``piiguard-policies`` bucket through
-``KvPolicyStore``). Skipped until the services consume them; see issue #7.
+``KvPolicyStore``), as the chart runs them: ``PIIGUARD_POLICY_SOURCE=kv``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from .conftest import ApiServer, Cluster, FakeVerifier, OperatorProcess
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.timeout(180),
-    pytest.mark.skip(reason="issue #7: services do not yet read KvPolicyStore / per-workspace consumers"),
 ]
 
 HEALTH, ENGINEERING = "T0HEALTH01", "T0ENGINEER"
@@ -48,9 +47,7 @@ def example_spec(name: str) -> dict[str, Any]:
 
 
 def post(pipeline: Pipeline, team: str, text: str, ts: str, channel: str = "C0GENERAL") -> None:
-    payload = slack_events.envelope(
-        slack_events.message_event(text, ts=ts, channel=channel, team=team), team=team
-    )
+    payload = slack_events.message_event(text, ts=ts, channel=channel, team=team)
     body, headers = slack_events.signed(SIGNING_SECRET, payload)
     request = urllib.request.Request(pipeline.events_url, data=body, method="POST", headers=headers)
     with urllib.request.urlopen(request, timeout=10) as response:
@@ -60,6 +57,7 @@ def post(pipeline: Pipeline, team: str, text: str, ts: str, channel: str = "C0GE
 async def test_two_workspaces_each_follow_their_own_policy(apiserver: ApiServer, tmp_path: Path) -> None:
     with SlackStandIn() as slack, Pipeline(
         tmp_path, slack_api_url=slack.api_url, signing_secret=SIGNING_SECRET,
+        extra_env={"PIIGUARD_POLICY_SOURCE": "kv"},
     ) as pipeline:
         cluster = Cluster(api=apiserver, nats=pipeline.nats, verifier=FakeVerifier())
         cluster.operator = OperatorProcess(cluster)
@@ -77,15 +75,20 @@ async def test_two_workspaces_each_follow_their_own_policy(apiserver: ApiServer,
             post(pipeline, ENGINEERING, f"prod key {AWS_KEY}", ts="200.1")
             post(pipeline, ENGINEERING, "Reach me at jane.doe@example.org", ts="200.2")
             post(pipeline, ENGINEERING, f"fixture {AWS_KEY}", ts="200.3", channel="C0STAGING1")
+            # A workspace with no PiiPolicy is recorded and dropped, never handled.
+            post(pipeline, "T0STRANGER", f"prod key {AWS_KEY}", ts="300.1")
 
             deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and len(slack.deleted_messages()) < 2:
+            while time.monotonic() < deadline and (
+                len(slack.deleted_messages()) < 2 or len(slack.notices()) < 3
+            ):
                 await asyncio.sleep(0.5)
             deleted = {ts for _, ts in slack.deleted_messages()}
             assert deleted == {"100.1", "200.1"}  # PHI in healthcare, the key in engineering
-            notices = json.dumps(slack.notices())
-            assert "jane.doe" not in notices or "100.2" in notices  # healthcare notifies on email
+            notified = {n["ts"] for n in slack.notices()}
+            assert {"100.1", "100.2", "200.1"} <= notified  # healthcare notifies on email
+            assert "200.2" not in notified
             # Engineering ignores emails; its staging channel is not scanned at all.
-            assert "200.2" not in deleted and "200.3" not in deleted
+            assert "200.2" not in deleted and "200.3" not in deleted and "300.1" not in deleted
         finally:
             await cluster.operator.stop()

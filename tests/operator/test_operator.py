@@ -10,7 +10,13 @@ import nats.errors
 import pytest
 from nats.js.errors import KeyNotFoundError, NotFoundError
 
-from piiguard.jetstream import BUCKET_POLICIES, STREAM_EVENTS, STREAM_VERDICTS, verdicts_subject
+from piiguard.jetstream import (
+    BUCKET_POLICIES,
+    DELIVERY_HEADROOM,
+    STREAM_EVENTS,
+    STREAM_VERDICTS,
+    verdicts_subject,
+)
 from piiguard.policy import policy_from_mapping
 from piiguard.policy_store import encode_policy, policy_key
 
@@ -35,13 +41,13 @@ async def test_a_new_policy_gets_consumers_a_bucket_entry_and_ready(cluster: Clu
     detection = await consumer(js, STREAM_EVENTS, f"detection-{ws}")
     assert detection.config.filter_subject == f"piiguard.events.{ws}"
     assert detection.config.max_ack_pending == 3
-    assert detection.config.max_deliver == 5
+    assert detection.config.max_deliver == 5 + DELIVERY_HEADROOM
     # ackWait + backoff per retry (JetStream's backoff covers ack timeouts only).
     assert detection.config.backoff == [11.0, 12.0, 12.0, 12.0]
     assert not detection.paused
     action = await consumer(js, STREAM_VERDICTS, f"action-{ws}")
     assert action.config.filter_subject == f"piiguard.verdicts.{ws}"
-    assert (action.config.max_ack_pending, action.config.max_deliver) == (6, 4)
+    assert (action.config.max_ack_pending, action.config.max_deliver) == (6, 4 + DELIVERY_HEADROOM)
     assert action.config.backoff == [22.0, 22.0, 22.0]
 
     kv = await js.key_value(BUCKET_POLICIES)

@@ -8,7 +8,13 @@ from typing import Any
 
 import pytest
 
-from piiguard.jetstream import BUCKET_POLICIES, STREAM_EVENTS, STREAM_VERDICTS, ensure_topology
+from piiguard.jetstream import (
+    BUCKET_POLICIES,
+    DELIVERY_HEADROOM,
+    STREAM_EVENTS,
+    STREAM_VERDICTS,
+    ensure_topology,
+)
 from piiguard.policy import Policy, QueueSettings, WorkspaceRef
 from piiguard.policy_store import (
     PAUSED_UNTIL,
@@ -39,7 +45,7 @@ def test_consumer_names_and_config_follow_the_queue_settings() -> None:
     assert consumer_name("action", "T1.x") == "action-T1_x" == policy_key("T1.x").join(("action-", ""))
     assert config.durable_name == config.name == "detection-T1_x"
     assert config.filter_subject == "piiguard.events.T1_x"
-    assert (config.max_ack_pending, config.max_deliver, config.ack_wait) == (5, 4, 30.0)
+    assert (config.max_ack_pending, config.max_deliver, config.ack_wait) == (5, 4 + DELIVERY_HEADROOM, 30.0)
     assert config.backoff == [31.0, 40.0, 40.0]
     assert config.pause_until == PAUSED_UNTIL
     assert consumer_config("action", "T1", QueueSettings()).filter_subject == "piiguard.verdicts.T1"

@@ -47,6 +47,24 @@ prometheus.io/path: {{ .Values.prometheus.path | quote }}
   value: {{ .ctx.Values.nats.url | quote }}
 - name: OTEL_SERVICE_NAME
   value: {{ printf "piiguard-%s" .component | quote }}
+- name: PIIGUARD_POLICY_SOURCE
+  value: "kv"
+{{- if and .ctx.Values.slack.existingSecret (has .component (list "ingest" "action")) }}
+{{- $slack := .ctx.Values.slack }}
+- name: SLACK_SIGNING_SECRET
+  valueFrom:
+    secretKeyRef: {name: {{ $slack.existingSecret | quote }}, key: {{ $slack.signingSecretKey | quote }}}
+- name: SLACK_BOT_TOKEN
+  valueFrom:
+    secretKeyRef: {name: {{ $slack.existingSecret | quote }}, key: {{ $slack.botTokenKey | quote }}}
+- name: SLACK_ADMIN_TOKEN
+  valueFrom:
+    secretKeyRef: {name: {{ $slack.existingSecret | quote }}, key: {{ $slack.adminTokenKey | quote }}}
+{{- end }}
+{{- if .ctx.Values.slack.apiUrl }}
+- name: SLACK_API_URL
+  value: {{ .ctx.Values.slack.apiUrl | quote }}
+{{- end }}
 {{- if .ctx.Values.otel.endpoint }}
 - name: OTEL_EXPORTER_OTLP_ENDPOINT
   value: {{ .ctx.Values.otel.endpoint | quote }}

@@ -74,18 +74,29 @@ class ActionHandler:
         kv = await self.kv()
         key = effect_key(event, "deleted")
         if await _exists(kv, key):
-            return Status.STEP_STATUS_ALREADY_DONE
-        deleted_now = await self.slack.delete_message(event.channel_id, event.ts)
-        for file in event.files:
-            await self.slack.delete_file(file.id)
-        await kv.put(key, event.event_id.encode())
-        await self.audit.record(event, Step.LIFECYCLE_STEP_DELETED,
-                                reason="" if deleted_now else "already gone")
-        log.info("deleted %s channel=%s%s", event.event_id, event.channel_id,
-                 "" if deleted_now else " (already gone)")
-        return Status.STEP_STATUS_DONE if deleted_now else Status.STEP_STATUS_ALREADY_DONE
+            status = Status.STEP_STATUS_ALREADY_DONE
+        else:
+            deleted_now = await self.slack.delete_message(event.channel_id, event.ts)
+            for file in event.files:
+                await self.slack.delete_file(file.id)
+            await kv.put(key, event.event_id.encode())
+            log.info("deleted %s channel=%s%s", event.event_id, event.channel_id,
+                     "" if deleted_now else " (already gone)")
+            status = Status.STEP_STATUS_DONE if deleted_now else Status.STEP_STATUS_ALREADY_DONE
+        # Recorded on every path (the audit stream de-duplicates it): a crash between
+        # the effect and its record must not leave the trail incomplete.
+        await self.audit.record(event, Step.LIFECYCLE_STEP_DELETED)
+        return status
 
     async def _notify(
+        self, event: event_pb2.Event, result: detection_pb2.DetectionResult, policy: Policy
+    ) -> action_pb2.StepStatus.ValueType:
+        status = await self._notify_once(event, result, policy)
+        await self.audit.record(event, Step.LIFECYCLE_STEP_NOTIFIED, verdict=result.verdict,
+                                findings=result.findings)
+        return status
+
+    async def _notify_once(
         self, event: event_pb2.Event, result: detection_pb2.DetectionResult, policy: Policy
     ) -> action_pb2.StepStatus.ValueType:
         kv = await self.kv()
@@ -101,8 +112,6 @@ class ActionHandler:
         text, blocks, metadata = compose(event, result, policy.actions.message)
         await self.slack.post_message(channel, text, blocks, metadata)
         await kv.put(done_key, event.event_id.encode())
-        await self.audit.record(event, Step.LIFECYCLE_STEP_NOTIFIED, verdict=result.verdict,
-                                findings=result.findings)
         log.info("notified author of %s kinds=%s", event.event_id,
                  ",".join(sorted({f.entity_type for f in result.findings})))
         return Status.STEP_STATUS_DONE

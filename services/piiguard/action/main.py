@@ -19,7 +19,8 @@ from piiguard.contracts import decode_action_request
 from piiguard.grpcserver import GrpcServer, Registration
 from piiguard.jetstream import ALL_VERDICTS, STREAM_VERDICTS
 from piiguard.v1 import action_pb2_grpc
-from piiguard.worker import ConsumerSpec, StreamWorker, ensure_consumer
+from piiguard.worker import ConsumerSpec, StreamWorker
+from piiguard.workspaces import open_policy_store, start_workers
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,8 @@ async def serve(stop: asyncio.Event, policy_path: str | None = None) -> None:
 
     slack = SlackGateway(admin_token=admin_token, bot_token=bot_token,
                          base_url=config.slack_api_url(), on_auth_failure=on_auth_failure)
-    handler = ActionHandler(js, slack, service.local_policy_lookup(policy))
+    store = await open_policy_store(js, policy)
+    handler = ActionHandler(js, slack, store.policy_for)
     grpc_server = GrpcServer(
         grpc_port,
         [Registration("piiguard.v1.Action", action_pb2_grpc.add_ActionServicer_to_server,
@@ -54,21 +56,20 @@ async def serve(stop: asyncio.Event, policy_path: str | None = None) -> None:
     )
     await grpc_server.start()
 
-    spec = ConsumerSpec(STREAM_VERDICTS, CONSUMER, ALL_VERDICTS, policy.queues.action)
-    await ensure_consumer(js, spec)
-    worker = StreamWorker(
-        js=js, stage="action", spec=spec,
-        decode=decode_action_request, event_of=lambda request: request.event,
-        handle=handler.handle, audit=AuditTrail(js, "action"),
-    )
-    worker_task = asyncio.create_task(worker.run())
-    log.info("action ready: consumer=%s grpc=:%d", CONSUMER, grpc_server.port)
+    audit = AuditTrail(js, "action")
+
+    def make_worker(spec: ConsumerSpec) -> StreamWorker[object]:
+        return StreamWorker(js=js, stage="action", spec=spec, decode=decode_action_request,
+                            event_of=lambda request: request.event, handle=handler.handle, audit=audit)
+
+    workers = await start_workers(js, "action", store, policy, make_worker, CONSUMER, ALL_VERDICTS)
+    log.info("action ready: grpc=:%d", grpc_server.port)
     print(f"action: consuming {STREAM_VERDICTS}, gRPC on :{grpc_server.port}", flush=True)
 
     await stop.wait()
-    await worker.stop()
-    await worker_task
+    await workers.stop()
     await grpc_server.stop()
+    await service.close_store(store)
     await service.close_nats(nc)
 
 

@@ -17,7 +17,8 @@ from piiguard.detection.servicer import DetectionServicer
 from piiguard.grpcserver import GrpcServer, Registration
 from piiguard.jetstream import ALL_EVENTS, STREAM_EVENTS
 from piiguard.v1 import detection_pb2_grpc
-from piiguard.worker import ConsumerSpec, StreamWorker, ensure_consumer
+from piiguard.worker import ConsumerSpec, StreamWorker
+from piiguard.workspaces import open_policy_store, start_workers
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,8 @@ async def serve(stop: asyncio.Event, policy_path: str | None = None) -> None:
 
     nc = await service.connect_jetstream("detection")
     js = nc.jetstream()
-    handler = DetectionHandler(js, service.local_policy_lookup(policy), engines)
+    store = await open_policy_store(js, policy)
+    handler = DetectionHandler(js, store.policy_for, engines)
     grpc_server = GrpcServer(
         grpc_port,
         [Registration("piiguard.v1.Detection", detection_pb2_grpc.add_DetectionServicer_to_server,
@@ -42,22 +44,20 @@ async def serve(stop: asyncio.Event, policy_path: str | None = None) -> None:
     )
     await grpc_server.start()
 
-    spec = ConsumerSpec(STREAM_EVENTS, CONSUMER, ALL_EVENTS,
-                        policy.queues.detection)
-    await ensure_consumer(js, spec)
-    worker = StreamWorker(
-        js=js, stage="detection", spec=spec,
-        decode=decode_event, event_of=lambda event: event,
-        handle=handler.handle, audit=AuditTrail(js, "detection"),
-    )
-    worker_task = asyncio.create_task(worker.run())
-    log.info("detection ready: consumer=%s grpc=:%d", CONSUMER, grpc_server.port)
+    audit = AuditTrail(js, "detection")
+
+    def make_worker(spec: ConsumerSpec) -> StreamWorker[object]:
+        return StreamWorker(js=js, stage="detection", spec=spec, decode=decode_event,
+                            event_of=lambda event: event, handle=handler.handle, audit=audit)
+
+    workers = await start_workers(js, "detection", store, policy, make_worker, CONSUMER, ALL_EVENTS)
+    log.info("detection ready: grpc=:%d", grpc_server.port)
     print(f"detection: consuming {STREAM_EVENTS}, gRPC on :{grpc_server.port}", flush=True)
 
     await stop.wait()
-    await worker.stop()
-    await worker_task
+    await workers.stop()
     await grpc_server.stop()
+    await service.close_store(store)
     await service.close_nats(nc)
 
 

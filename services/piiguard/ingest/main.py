@@ -2,7 +2,9 @@
 
 Environment: SLACK_SIGNING_SECRET (required), NATS_URL, PIIGUARD_HTTP_PORT
 (3000), PIIGUARD_GRPC_PORT (50051), PIIGUARD_POLICY, SLACK_BOT_TOKEN and
-SLACK_API_URL (optional: to learn the bot's own ids with ``auth.test``).
+SLACK_API_URL (optional: to learn the bot's own ids with ``auth.test``), PIIGUARD_POLICY_SOURCE
+(``file`` | ``kv``: policies from the operator's bucket; events of a workspace
+with no policy are recorded and dropped).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from piiguard.ingest.handler import IngestHandler
 from piiguard.ingest.http import create_app
 from piiguard.ingest.servicer import IngestServicer
 from piiguard.v1 import audit_pb2_grpc, ingest_pb2_grpc
+from piiguard.workspaces import open_policy_store
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +55,8 @@ async def serve(stop: asyncio.Event, policy_path: str | None = None) -> None:
     policy = service.load_local_policy(policy_path)
 
     nc = await service.connect_jetstream("ingest")
-    handler = IngestHandler(nc.jetstream(), service.local_policy_lookup(policy))
+    store = await open_policy_store(nc.jetstream(), policy)
+    handler = IngestHandler(nc.jetstream(), store.policy_for)
     bot_ids: frozenset[str] = frozenset()
 
     async def refresh_bot_ids() -> None:
@@ -81,6 +85,7 @@ async def serve(stop: asyncio.Event, policy_path: str | None = None) -> None:
     bot_task.cancel()
     await runner.cleanup()  # stop taking HTTP requests first
     await grpc_server.stop()
+    await service.close_store(store)
     await service.close_nats(nc)
 
 

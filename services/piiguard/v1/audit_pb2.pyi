@@ -41,7 +41,7 @@ class EntityCount(_message.Message):
     def __init__(self, entity_type: _Optional[str] = ..., count: _Optional[int] = ...) -> None: ...
 
 class AuditRecord(_message.Message):
-    __slots__ = ("correlation_id", "workspace_id", "stage", "step", "time", "verdict", "entities", "findings", "attempt", "reason", "channel_id", "message_ts")
+    __slots__ = ("correlation_id", "workspace_id", "stage", "step", "time", "verdict", "entities", "findings", "attempt", "reason", "channel_id", "message_ts", "files")
     CORRELATION_ID_FIELD_NUMBER: _ClassVar[int]
     WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
     STAGE_FIELD_NUMBER: _ClassVar[int]
@@ -54,6 +54,7 @@ class AuditRecord(_message.Message):
     REASON_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_TS_FIELD_NUMBER: _ClassVar[int]
+    FILES_FIELD_NUMBER: _ClassVar[int]
     correlation_id: str
     workspace_id: str
     stage: str
@@ -66,7 +67,8 @@ class AuditRecord(_message.Message):
     reason: str
     channel_id: str
     message_ts: str
-    def __init__(self, correlation_id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., stage: _Optional[str] = ..., step: _Optional[_Union[LifecycleStep, str]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., verdict: _Optional[_Union[_detection_pb2.Verdict, str]] = ..., entities: _Optional[_Iterable[_Union[EntityCount, _Mapping]]] = ..., findings: _Optional[_Iterable[_Union[_detection_pb2.Finding, _Mapping]]] = ..., attempt: _Optional[int] = ..., reason: _Optional[str] = ..., channel_id: _Optional[str] = ..., message_ts: _Optional[str] = ...) -> None: ...
+    files: _containers.RepeatedCompositeFieldContainer[_detection_pb2.FileScan]
+    def __init__(self, correlation_id: _Optional[str] = ..., workspace_id: _Optional[str] = ..., stage: _Optional[str] = ..., step: _Optional[_Union[LifecycleStep, str]] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., verdict: _Optional[_Union[_detection_pb2.Verdict, str]] = ..., entities: _Optional[_Iterable[_Union[EntityCount, _Mapping]]] = ..., findings: _Optional[_Iterable[_Union[_detection_pb2.Finding, _Mapping]]] = ..., attempt: _Optional[int] = ..., reason: _Optional[str] = ..., channel_id: _Optional[str] = ..., message_ts: _Optional[str] = ..., files: _Optional[_Iterable[_Union[_detection_pb2.FileScan, _Mapping]]] = ...) -> None: ...
 
 class GetEventHistoryRequest(_message.Message):
     __slots__ = ("correlation_id",)
