@@ -24,7 +24,15 @@ SSN_TEXT = "for the payroll form, my SSN is 536-22-8471"
 CLEAN_TEXT = "lunch at noon? the new build is 4.2.1 and ticket 4539 is done"
 
 # Every PII value a test posts; none may ever appear in any service's output.
-POSTED_SECRETS = ["4539 1488 0343 6467", "536-22-8471", "5105 1051 0510 5100", "4111 1111 1111 1111",
+GITHUB_TOKEN = "ghp_" + "R8x2Lq7VmN4pK9sT3wY6zA1cD5fG0hJ2kE7u"
+DIAGNOSIS = "Dana Reyes was diagnosed with multiple sclerosis last week, she'll be out for a while"
+LOOK_ALIKES = [
+    "merged 3f9c2a7b1e4d6f8a9b0c1d2e3f4a5b6c7d8e9f0a into main",
+    "flu season again, half the office is out sick",
+    "our diabetes feature ships Friday, version 2.14.3",
+    "the example key AKIAIOSFODNN7EXAMPLE from the AWS docs",
+]
+POSTED_SECRETS = [GITHUB_TOKEN, "multiple sclerosis", "4539 1488 0343 6467", "536-22-8471", "5105 1051 0510 5100", "4111 1111 1111 1111",
                   "378282246310005", "6011 1111 1111 1117"]
 
 
@@ -92,6 +100,24 @@ def test_thread_broadcast_is_scanned(harness: Harness) -> None:
                                          thread_ts="1700000000.000200")
     assert harness.post(payload).status == 200
     wait_for(lambda: harness.deletes_of(payload["event"]["ts"]))
+
+
+def test_github_token_and_colleague_diagnosis_are_deleted(harness: Harness) -> None:
+    token = slack_events.message_event(f"CI needs this: GITHUB_TOKEN={GITHUB_TOKEN}", user="UDEV")
+    health = slack_events.message_event(DIAGNOSIS, user="UMANAGER")
+    assert harness.post(token).status == 200 and harness.post(health).status == 200
+    token_dm = wait_for(lambda: harness.dms_about(token["event"]["ts"]))
+    health_dm = wait_for(lambda: harness.dms_about(health["event"]["ts"]))
+    assert harness.deletes_of(token["event"]["ts"]) and harness.deletes_of(health["event"]["ts"])
+    assert "GitHub token" in token_dm[0].args["blocks"][0]["text"]["text"]
+    assert "health information" in health_dm[0].args["blocks"][0]["text"]["text"]
+
+
+def test_look_alikes_are_left_alone(harness: Harness) -> None:
+    payloads = [slack_events.message_event(text) for text in LOOK_ALIKES]
+    for payload in payloads:
+        assert harness.post(payload).status == 200
+    assert settle(lambda: [c for p in payloads for c in harness.deletes_of(p["event"]["ts"])]) == []
 
 
 def test_clean_message_is_never_touched(harness: Harness) -> None:
