@@ -32,7 +32,8 @@ LOOK_ALIKES = [
     "our diabetes feature ships Friday, version 2.14.3",
     "the example key AKIAIOSFODNN7EXAMPLE from the AWS docs",
 ]
-POSTED_SECRETS = [GITHUB_TOKEN, "multiple sclerosis", "4539 1488 0343 6467", "536-22-8471", "5105 1051 0510 5100", "4111 1111 1111 1111",
+POSTED_SECRETS = [GITHUB_TOKEN, "multiple sclerosis",
+                  "4539 1488 0343 6467", "536-22-8471", "5105 1051 0510 5100", "4111 1111 1111 1111",
                   "378282246310005", "6011 1111 1111 1117"]
 
 

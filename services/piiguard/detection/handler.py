@@ -5,24 +5,41 @@ Called by the ``PIIGUARD_EVENTS`` consumer and by gRPC ``Detection.Scan``. The
 scan runs in a worker thread so the event loop keeps heart-beating in-flight
 messages; a scan that overruns its time budget is a permanent failure (the
 message is dead-lettered with that reason, the worker lives on).
+
+Files the event shares are scanned too (``piiguard.detection.files``): each is
+downloaded with the bot token, its text extracted in a child process within the
+policy's limits, and scanned by the same engine; findings carry the file's id,
+name and page. A file that cannot be scanned is an ``UNSCANNABLE_FILE`` finding.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 
+from google.protobuf.timestamp_pb2 import Timestamp
 from nats.js import JetStreamContext
 from opentelemetry import trace
 
-from piiguard import telemetry
+from piiguard import config, telemetry
 from piiguard.audit import AuditTrail, Step
 from piiguard.detection.engine import DetectionEngine, ScanOutcome
-from piiguard.jetstream import HEADER_ID, HEADER_MSG_ID, STREAM_VERDICTS, verdicts_subject
+from piiguard.detection.files.download import DownloadError
+from piiguard.detection.files.scanner import FileOutcome, FileScanner
+from piiguard.jetstream import (
+    HEADER_ID,
+    HEADER_MSG_ID,
+    STREAM_AUDIT,
+    STREAM_VERDICTS,
+    audit_subject,
+    verdicts_subject,
+)
 from piiguard.policy import EntityAction, Policy, Verdict
-from piiguard.v1 import action_pb2, detection_pb2, event_pb2
+from piiguard.v1 import action_pb2, audit_pb2, detection_pb2, event_pb2
 from piiguard.worker import PermanentError
 
 log = logging.getLogger(__name__)
@@ -34,6 +51,7 @@ _VERDICTS = {
     Verdict.DELETE: detection_pb2.VERDICT_DELETE,
     Verdict.NOTIFY: detection_pb2.VERDICT_NOTIFY,
 }
+_VERDICT_NAMES = {v: k.value for k, v in _VERDICTS.items()}
 _ACTIONS = {
     EntityAction.IGNORE: detection_pb2.ENTITY_ACTION_IGNORE,
     EntityAction.NOTIFY: detection_pb2.ENTITY_ACTION_NOTIFY,
@@ -85,12 +103,16 @@ class DetectionHandler:
         policy_for: PolicyLookup,
         engines: EngineCache | None = None,
         scan_timeout: float = 20.0,
+        files: FileScanner | None = None,
     ) -> None:
         self.js = js
         self.policy_for = policy_for
         self.engines = engines or EngineCache()
         self.scan_timeout = scan_timeout
         self.audit = AuditTrail(js, "detection")
+        self.files = files or FileScanner(
+            config.slack_api_url(), os.environ.get("SLACK_BOT_TOKEN", ""), scan_timeout=scan_timeout
+        )
 
     async def handle(
         self, event: event_pb2.Event, *, dry_run: bool = False
@@ -108,23 +130,65 @@ class DetectionHandler:
             raise PermanentError(
                 f"scan exceeded its {self.scan_timeout:.0f}s budget ({len(event.text)} chars)"
             ) from None
-        elapsed_ms = (time.perf_counter() - started) * 1000
         result = to_result(event.event_id, outcome, policy)
+        if event.files:
+            await self._scan_files(event, policy, engine, result)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        kinds = sorted({f.entity_type for f in result.findings})
+        verdict = _VERDICT_NAMES[result.verdict]
         span = trace.get_current_span()
-        span.set_attribute("piiguard.verdict", outcome.verdict.value)
-        span.set_attribute("piiguard.entity_types", outcome.kinds)
-        span.set_attribute("piiguard.finding_count", len(outcome.findings))
+        span.set_attribute("piiguard.verdict", verdict)
+        span.set_attribute("piiguard.entity_types", kinds)
+        span.set_attribute("piiguard.finding_count", len(result.findings))
+        if event.files:
+            span.set_attribute("piiguard.file_count", len(event.files))
         if dry_run:
             return result
         if result.verdict != detection_pb2.VERDICT_ALLOW:
             await self._hand_to_action(event, result)
-        await self.audit.record(
-            event, Step.LIFECYCLE_STEP_SCANNED, verdict=result.verdict, findings=result.findings
-        )
-        log.info("scanned %s verdict=%s kinds=%s findings=%d in %.1fms",
-                 event.event_id, outcome.verdict.value, ",".join(outcome.kinds) or "-",
-                 len(outcome.findings), elapsed_ms)
+        if result.files:
+            await self._record_scanned(event, result)
+        else:
+            await self.audit.record(
+                event, Step.LIFECYCLE_STEP_SCANNED, verdict=result.verdict, findings=result.findings
+            )
+        log.info("scanned %s verdict=%s kinds=%s findings=%d%s in %.1fms",
+                 event.event_id, verdict, ",".join(kinds) or "-", len(result.findings),
+                 _files_summary(result.files), elapsed_ms)
         return result
+
+    async def _scan_files(self, event: event_pb2.Event, policy: Policy, engine: DetectionEngine,
+                          result: detection_pb2.DetectionResult) -> None:
+        """Scan every shared file; fold its findings and summary into ``result``."""
+        try:
+            outcomes: list[FileOutcome] = list(await asyncio.gather(
+                *(self.files.scan(ref, policy, engine) for ref in event.files)
+            ))
+        except DownloadError as exc:
+            raise RuntimeError(str(exc)) from None  # transient: the worker retries the event
+        for file_outcome in outcomes:
+            result.files.append(file_outcome.scan)
+            result.findings.extend(file_outcome.findings)
+        result.verdict = _VERDICTS[policy.verdict_for(f.entity_type for f in result.findings)]
+
+    async def _record_scanned(self, event: event_pb2.Event, result: detection_pb2.DetectionResult) -> None:
+        """The ``scanned`` audit record, with the per-file summaries (no content).
+
+        Same shape and de-duplication id as ``AuditTrail.record``, plus ``files``.
+        """
+        counts = Counter(f.entity_type for f in result.findings)
+        now = Timestamp()
+        now.GetCurrentTime()
+        record = audit_pb2.AuditRecord(
+            correlation_id=event.event_id, workspace_id=event.workspace_id, stage=self.audit.stage,
+            step=Step.LIFECYCLE_STEP_SCANNED, time=now, verdict=result.verdict,
+            entities=[audit_pb2.EntityCount(entity_type=k, count=n) for k, n in sorted(counts.items())],
+            findings=result.findings, channel_id=event.channel_id, message_ts=event.ts,
+            files=result.files,
+        )
+        msg_id = f"{event.event_id}:{self.audit.stage}:{Step.Name(Step.LIFECYCLE_STEP_SCANNED)}:0"
+        await self.js.publish(audit_subject(event.event_id), record.SerializeToString(),
+                              stream=STREAM_AUDIT, headers={HEADER_MSG_ID: msg_id})
 
     async def _hand_to_action(
         self, event: event_pb2.Event, result: detection_pb2.DetectionResult
@@ -137,3 +201,12 @@ class DetectionHandler:
             stream=STREAM_VERDICTS,
             headers=dict(headers),
         )
+
+
+def _files_summary(files: Iterable[detection_pb2.FileScan]) -> str:
+    """`` files=2 (png:ocr:US_SSN=1, pdf:pdf-text:-)``: types, methods, kinds — no names."""
+    parts = []
+    for scan in files:
+        kinds = ",".join(f"{k.entity_type}={k.count}" for k in scan.kinds) or "-"
+        parts.append(f"{scan.detected_type or '?'}:{scan.method}:{kinds}")
+    return f" files={len(parts)} ({'; '.join(parts)})" if parts else ""

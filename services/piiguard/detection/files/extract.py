@@ -261,7 +261,8 @@ def _check_zip(data: bytes) -> None:
             total = 0
             for info in archive.infolist():
                 total += info.file_size
-                if info.file_size > 1024 * 1024 and info.file_size > MAX_ZIP_RATIO * max(info.compress_size, 1):
+                ratio = info.file_size / max(info.compress_size, 1)
+                if info.file_size > 1024 * 1024 and ratio > MAX_ZIP_RATIO:
                     raise Unscannable("compression ratio too high (zip bomb)")
                 if info.flag_bits & 0x1:
                     raise Unscannable("encrypted document")
