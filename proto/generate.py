@@ -27,13 +27,18 @@ PACKAGE_DIR = Path("piiguard") / "v1"
 def generate(out_root: Path) -> list[Path]:
     protos = sorted((PROTO_ROOT / PACKAGE_DIR).glob("*.proto"))
     well_known = Path(protoc.__file__).parent / "_proto"
+    bin_dir = Path(sys.executable).parent
     args = [
         "grpc_tools.protoc",
         f"--proto_path={PROTO_ROOT}",
         f"--proto_path={well_known}",
         f"--python_out={out_root}",
-        f"--pyi_out={out_root}",
         f"--grpc_python_out={out_root}",
+        # Typed stubs from mypy-protobuf (enum ValueType, gRPC stubs).
+        f"--plugin=protoc-gen-mypy={bin_dir / 'protoc-gen-mypy'}",
+        f"--plugin=protoc-gen-mypy_grpc={bin_dir / 'protoc-gen-mypy_grpc'}",
+        f"--mypy_out={out_root}",
+        f"--mypy_grpc_out={out_root}",
         *(str(p) for p in protos),
     ]
     if protoc.main(args) != 0:

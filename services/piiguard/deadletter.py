@@ -146,6 +146,6 @@ def _stored(raw: Any) -> StoredDeadLetter:
     when = getattr(raw, "time", None)
     return StoredDeadLetter(
         seq=int(raw.seq or 0),
-        time=when.isoformat() if hasattr(when, "isoformat") else str(when or ""),
+        time=when.isoformat() if when is not None else "",
         letter=DeadLetter.from_message(raw.data or b"", headers),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -17,7 +18,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 @dataclass(frozen=True)
 class Registration:
     service_name: str  # full proto name, e.g. "piiguard.v1.Detection"
-    add_to_server: Callable[[object, grpc.aio.Server], None]
+    add_to_server: Callable[[Any, grpc.aio.Server], None]
     servicer: object
 
 

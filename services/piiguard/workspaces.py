@@ -19,6 +19,7 @@ import asyncio
 import logging
 import os
 from collections.abc import Callable
+from typing import Any
 
 from nats.js import JetStreamContext
 
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 
 POLICY_SOURCE_ENV = "PIIGUARD_POLICY_SOURCE"
 
-WorkerFactory = Callable[[ConsumerSpec], StreamWorker[object]]
+WorkerFactory = Callable[[ConsumerSpec], StreamWorker[Any]]
 
 
 def cluster_mode() -> bool:
@@ -90,7 +91,7 @@ class WorkspaceWorkers:
         self.stage = stage
         self.store = store
         self.make = make
-        self._workers: dict[str, tuple[StreamWorker[object], asyncio.Task[None]]] = {}
+        self._workers: dict[str, tuple[StreamWorker[Any], asyncio.Task[None]]] = {}
         self._lock = asyncio.Lock()
 
     async def start(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+from typing import Any
 
 from piiguard import config, service
 from piiguard.action.handler import ActionHandler
@@ -58,7 +59,7 @@ async def serve(stop: asyncio.Event, policy_path: str | None = None) -> None:
 
     audit = AuditTrail(js, "action")
 
-    def make_worker(spec: ConsumerSpec) -> StreamWorker[object]:
+    def make_worker(spec: ConsumerSpec) -> StreamWorker[Any]:
         return StreamWorker(js=js, stage="action", spec=spec, decode=decode_action_request,
                             event_of=lambda request: request.event, handle=handler.handle, audit=audit)
 

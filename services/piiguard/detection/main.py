@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+from typing import Any
 
 from piiguard import config, service
 from piiguard.audit import AuditTrail
@@ -46,7 +47,7 @@ async def serve(stop: asyncio.Event, policy_path: str | None = None) -> None:
 
     audit = AuditTrail(js, "detection")
 
-    def make_worker(spec: ConsumerSpec) -> StreamWorker[object]:
+    def make_worker(spec: ConsumerSpec) -> StreamWorker[Any]:
         return StreamWorker(js=js, stage="detection", spec=spec, decode=decode_event,
                             event_of=lambda event: event, handle=handler.handle, audit=audit)
 

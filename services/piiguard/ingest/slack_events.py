@@ -78,12 +78,13 @@ def event_from_callback(
         return Ignored(f"event type {_safe(event.get('type'))} is not scanned")
 
     subtype = event.get("subtype")
-    message = event
+    message: dict[str, Any] = event
     kind: event_pb2.EventKind.ValueType
     if subtype == "message_changed":
-        message = event.get("message")
-        if not isinstance(message, dict):
+        edited = event.get("message")
+        if not isinstance(edited, dict):
             raise MalformedEvent("message_changed without message")
+        message = edited
         previous = event.get("previous_message") or {}
         if isinstance(previous, dict) and previous.get("text") == message.get("text") and \
                 previous.get("files") == message.get("files"):

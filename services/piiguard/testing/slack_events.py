@@ -17,7 +17,7 @@ def signed(secret: str, payload: Any, *, timestamp: int | None = None, raw: byte
     """(body, headers) for POST /slack/events, signed with ``secret``."""
     body = raw if raw is not None else json.dumps(payload).encode()
     ts = str(int(time.time()) if timestamp is None else timestamp)
-    signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+    signature = str(SignatureVerifier(secret).generate_signature(timestamp=ts, body=body))
     headers = {
         "Content-Type": "application/json",
         "X-Slack-Request-Timestamp": ts,
