@@ -220,7 +220,22 @@ def test_ingest_answers_503_while_nats_is_down(harness: Harness) -> None:
     wait_for(lambda: harness.deletes_of(payload["event"]["ts"]), timeout=60)
 
 
-def test_zz_revoked_token_is_dead_lettered_and_action_turns_unhealthy(harness: Harness) -> None:
+def test_sigterm_lets_in_flight_work_finish_without_doing_it_twice(harness: Harness) -> None:
+    harness.slack.inject(Fault("chat.postMessage", count=1, delay=3.0))
+    payload = post_pii(harness, user="USIGTERM")
+    ts = payload["event"]["ts"]
+    wait_for(lambda: any(c.args.get("channel") == "DUSIGTERM"
+                         for c in harness.slack.calls("chat.postMessage")))
+    code = harness.pipeline.terminate("action")  # the DM is in flight at Slack
+    assert code == 0
+    harness.pipeline.restart("action", kill=False)
+    wait_for(lambda: harness.slack.notices() and any(n["ts"] == ts for n in harness.slack.notices()))
+    settle(lambda: None, 3.0)
+    assert [n["ts"] for n in harness.slack.notices()].count(ts) == 1
+    assert len(harness.deletes_of(ts)) == 1
+
+
+def test_revoked_token_is_dead_lettered_and_action_turns_unhealthy(harness: Harness) -> None:
     harness.slack.inject(Fault("chat.delete", count=1, error="token_revoked"))
     payload = post_pii(harness)
     letter = dead_letter_for(harness, lambda d: d["correlation_id"] == payload["event_id"])
