@@ -24,6 +24,12 @@ from typing import Any
 from nats.js import JetStreamContext
 
 from piiguard import config
+from piiguard.credentials import (
+    CredentialSource,
+    EnvCredentials,
+    KubernetesSecrets,
+    PolicyCredentials,
+)
 from piiguard.policy import Policy, QueueSettings
 from piiguard.policy_store import (
     KvPolicyStore,
@@ -58,6 +64,14 @@ async def open_policy_store(js: JetStreamContext, local_policy: Policy) -> Polic
         log.info("policies from the operator's bucket: %d workspace(s)", len(store.policies))
         return store
     return StaticPolicyStore(local_policy)
+
+
+def credential_source(store: PolicyStore) -> CredentialSource:
+    """Slack credentials: the environment's, or in a cluster the Secrets each
+    workspace's PiiPolicy references (the environment's when it references none)."""
+    if isinstance(store, KvPolicyStore):
+        return PolicyCredentials(store, KubernetesSecrets(), EnvCredentials())
+    return EnvCredentials()
 
 
 def queue_settings(policy: Policy, stage: Stage) -> QueueSettings:

@@ -1,7 +1,8 @@
 """The Slack Events API endpoint: ``POST /slack/events``, and ``GET /healthz``.
 
 Order matters: verify the signature (slack_sdk's ``SignatureVerifier``, which
-also refuses timestamps older than five minutes), parse, then publish to
+also refuses timestamps older than five minutes) with the signing secret of
+the workspace the event is for, parse, then publish to
 JetStream *before* answering 200. If JetStream does not take the event we
 answer 503 and Slack retries; its retries are collapsed by de-duplication on
 ``event_id``.
@@ -18,6 +19,7 @@ from opentelemetry import trace
 from slack_sdk.signature import SignatureVerifier
 
 from piiguard import telemetry
+from piiguard.credentials import CredentialSource
 from piiguard.ingest.handler import IngestHandler
 from piiguard.ingest.slack_events import (
     Ignored,
@@ -26,6 +28,7 @@ from piiguard.ingest.slack_events import (
     own_bot_ids,
     parse_envelope,
 )
+from piiguard.jetstream import subject_token
 from piiguard.v1 import ingest_pb2
 
 log = logging.getLogger(__name__)
@@ -33,26 +36,42 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1024 * 1024  # Slack's event payloads are a few KB
 
 
+async def signed_for(credentials: CredentialSource, body: bytes, timestamp: str,
+                     signature: str) -> set[str]:
+    """The workspaces whose signing secret signed this request (``""``: a secret
+    shared by every workspace). Empty: unsigned, wrongly signed, or stale."""
+    secrets = await credentials.signing_secrets()
+    return {
+        workspace for workspace, secret in secrets.items()
+        if SignatureVerifier(secret).is_valid(body=body, timestamp=timestamp, signature=signature)
+    }
+
+
 def create_app(
     handler: IngestHandler,
-    signing_secret: str,
+    credentials: CredentialSource,
     configured_bot_ids: Callable[[], frozenset[str]] = frozenset,
     is_healthy: Callable[[], bool] = lambda: True,
 ) -> web.Application:
-    verifier = SignatureVerifier(signing_secret)
     tracer = telemetry.tracer("piiguard.ingest")
 
     async def slack_events(request: web.Request) -> web.Response:
         body = await request.read()
         timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
         signature = request.headers.get("X-Slack-Signature", "")
-        if not verifier.is_valid(body=body, timestamp=timestamp, signature=signature):
+        signers = await signed_for(credentials, body, timestamp, signature)
+        if not signers:
             log.warning("refused a request with an invalid or stale Slack signature")
             return web.json_response({"error": "invalid signature"}, status=401)
         try:
             envelope = parse_envelope(json.loads(body))
         except (ValueError, MalformedEvent):
             return web.json_response({"error": "body is not an Events API JSON payload"}, status=400)
+        team = str(envelope.get("team_id") or "")
+        if "" not in signers and subject_token(team) not in signers:
+            # Signed by another workspace's app: never handled with the wrong secrets.
+            log.warning("refused an event for workspace %s signed by another workspace's secret", team[:32])
+            return web.json_response({"error": "signature does not belong to this workspace"}, status=401)
 
         kind = envelope["type"]
         if kind == "url_verification":

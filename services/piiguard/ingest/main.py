@@ -23,7 +23,7 @@ from piiguard.ingest.handler import IngestHandler
 from piiguard.ingest.http import create_app
 from piiguard.ingest.servicer import IngestServicer
 from piiguard.v1 import audit_pb2_grpc, ingest_pb2_grpc
-from piiguard.workspaces import open_policy_store
+from piiguard.workspaces import cluster_mode, credential_source, open_policy_store
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +49,15 @@ async def learn_own_bot_ids() -> frozenset[str]:
 
 
 async def serve(stop: asyncio.Event, policy_path: str | None = None) -> None:
-    signing_secret = config.required("SLACK_SIGNING_SECRET")
     http_port = config.port("PIIGUARD_HTTP_PORT", DEFAULT_HTTP_PORT)
     grpc_port = config.port("PIIGUARD_GRPC_PORT", DEFAULT_GRPC_PORT)
     policy = service.load_local_policy(policy_path)
 
+    if not cluster_mode():
+        config.required("SLACK_SIGNING_SECRET")
     nc = await service.connect_jetstream("ingest")
     store = await open_policy_store(nc.jetstream(), policy)
+    credentials = credential_source(store)
     handler = IngestHandler(nc.jetstream(), store.policy_for)
     bot_ids: frozenset[str] = frozenset()
 
@@ -71,7 +73,7 @@ async def serve(stop: asyncio.Event, policy_path: str | None = None) -> None:
                       AuditServicer(nc.jetstream()))],
     )
     await grpc_server.start()
-    app = create_app(handler, signing_secret, lambda: bot_ids, is_healthy=lambda: nc.is_connected)
+    app = create_app(handler, credentials, lambda: bot_ids, is_healthy=lambda: nc.is_connected)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host="0.0.0.0", port=http_port)
