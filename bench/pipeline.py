@@ -2,7 +2,7 @@
 action with a real nats-server, against an inline-scanning baseline measured in
 the same run.
 
-    python bench/pipeline.py            # defaults: about 3-4 minutes on 2 cores
+    python bench/pipeline.py            # defaults: about 3.5 minutes on 2 cores
     python bench/pipeline.py --quick    # about a minute
 
 Both systems talk to the same Slack Web API stand-in (its own process) through
@@ -29,7 +29,7 @@ falls behind is charged for it (no coordinated omission). For each system:
 * **handled/s**: events fully handled per second — a PII event when its
   ``chat.delete`` arrives, a clean event when its 2xx answer arrives.
 * **capacity**: a rate sweep (each step ``--sweep-factor`` times the last, then
-  bisection; a failed step is re-run once, as the machine may be shared) for
+  bisection; a failed rising step is re-run once, as the machine may be shared) for
   the highest arrival rate the system sustains: no deadline miss, every event
   handled within the drain, event-to-delete p99 within the deadline, and
   completions keeping pace (>= 90%) with arrivals.
@@ -347,7 +347,6 @@ class PhaseResult:
     cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds per process during the phase
     machine_busy: float = 0.0  # CPU seconds the whole machine was busy during the phase
     wall: float = 0.0
-
     server_acks: list[float] = field(default_factory=list)  # from the actual send, not the schedule
 
     @property
@@ -521,9 +520,9 @@ async def sweep(system: System, standin: StandIn, *, start_rate: float, factor: 
                 messages: tuple[tuple[str, ...], tuple[str, ...]]) -> Capacity:
     capacity = Capacity()
 
-    async def step(rate: float) -> bool:
+    async def step(rate: float, confirm: int) -> bool:
         rate = round(rate, 1)
-        for attempt in range(1 + args.confirm):
+        for attempt in range(1 + confirm):
             result = await run_phase(system, standin, rate=rate, duration=step_duration,
                                      pii_share=args.pii_share, drain=min(args.drain, 5.0),
                                      timeout=args.timeout, rng=rng, messages=messages)
@@ -540,7 +539,7 @@ async def sweep(system: System, standin: StandIn, *, start_rate: float, factor: 
 
     rate, low, high = start_rate, 0.0, 0.0
     for _ in range(max_steps):
-        if await step(rate):
+        if await step(rate, args.confirm):
             low = rate
             rate *= factor
         else:
@@ -548,7 +547,7 @@ async def sweep(system: System, standin: StandIn, *, start_rate: float, factor: 
             break
     for _ in range(bisections if high else 0):
         rate = math.sqrt(low * high) if low else high / factor
-        if await step(rate):
+        if await step(rate, 0):  # a failed bisection step only leaves the lower bound standing
             low = rate
         else:
             high = rate
@@ -644,14 +643,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--step-duration", type=float, help="seconds per sweep step (default 5; quick 2)")
     parser.add_argument("--sweep-factor", type=float, default=1.5, help="rate multiplier between sweep steps")
     parser.add_argument("--confirm", type=int, choices=(0, 1), default=1,
-                        help="re-run a failed sweep step once before believing it (shared machines)")
+                        help="re-run a failed rising sweep step once before believing it (shared machines)")
     parser.add_argument("--max-steps", type=int, help="sweep steps before bisection (default 8; quick 3)")
     parser.add_argument("--bisections", type=int, help="bisection steps after the sweep (default 1; quick 0)")
     parser.add_argument("--pipeline-start-rate", type=float, default=None,
                         help="first sweep rate for the pipeline (default 60)")
     parser.add_argument("--baseline-start-rate", type=float, default=None,
                         help="first sweep rate for the inline baseline (default 30)")
-    parser.add_argument("--drain", type=float, default=8.0,
+    parser.add_argument("--drain", type=float, default=5.0,
                         help="max seconds to wait for deletes after a phase")
     parser.add_argument("--timeout", type=float, default=6.0, help="client timeout per request, seconds")
     parser.add_argument("--match-rate", type=float,
@@ -757,10 +756,12 @@ async def amain(args: argparse.Namespace) -> int:
           f"{os.cpu_count()} cores, Python {sys.version.split()[0]}, {time.monotonic() - began:.0f} s")
     print(table(results, args))
     for name, result in results.items():
-        load = result.load
-        cpu = " · ".join(f"{k} {v:.1f}" for k, v in load.cpu.items())
-        print(f"{name}, load phase, CPU seconds ({load.wall:.0f} s wall): {cpu}; "
-              f"whole machine busy {load.machine_busy:.1f} of {load.wall * (os.cpu_count() or 1):.0f}")
+        for label, phase in (("same-rate phase", result.matched), ("load phase", result.load)):
+            if phase is None:
+                continue
+            cpu = " · ".join(f"{k} {v:.1f}" for k, v in phase.cpu.items())
+            print(f"{name}, {label}, CPU seconds ({phase.wall:.0f} s wall): {cpu}; whole machine busy "
+                  f"{phase.machine_busy:.1f} of {phase.wall * (os.cpu_count() or 1):.0f}")
     if "pipeline" in results and "inline baseline" in results:
         base = results["inline baseline"].capacity.events_per_s
         pipe = results["pipeline"].capacity.events_per_s

@@ -25,3 +25,11 @@ def test_ruff_is_clean() -> None:
     result = subprocess.run([ruff, "check", "--quiet", str(ROOT)], capture_output=True, text=True,
                             timeout=120, cwd=ROOT)
     assert result.returncode == 0, result.stdout[-4000:]
+
+
+def test_mypy_is_clean() -> None:
+    mypy = Path(sys.executable).parent / "mypy"
+    if not mypy.exists():
+        pytest.fail("mypy is not installed: pip install -e '.[dev]'")
+    result = subprocess.run([str(mypy)], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert result.returncode == 0, result.stdout[-4000:]

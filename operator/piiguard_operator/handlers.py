@@ -120,7 +120,7 @@ async def apply_policy(
         return
     assert policy is not None
     try:
-        await reconcile.apply_policy(memo.js, policy)
+        await reconcile.apply_policy(memo.js, policy, namespace=namespace or "", name=name)
         await reconcile.apply_retention(memo.js, _longest_retention(retention_by_stage or {}, policy))
     except _NATS_ERRORS as exc:
         raise kopf.TemporaryError(f"JetStream unavailable: {exc!r}", delay=5) from exc
@@ -160,7 +160,7 @@ async def refresh_status(
             return
         assert policy is not None
         if status.get("appliedFingerprint") != policy.fingerprint:
-            await reconcile.apply_policy(memo.js, policy)
+            await reconcile.apply_policy(memo.js, policy, namespace=namespace or "", name=name)
         elif await reconcile.repair(memo.js, policy.workspace.team_id):
             logger.warning("recreated missing consumers of %s", policy_key(policy.workspace.team_id))
         # Re-asserted every tick: a service restarting with other defaults may have reset it.

@@ -42,13 +42,14 @@ from piiguard.policy_store import (
 log = logging.getLogger(__name__)
 
 
-async def apply_policy(js: JetStreamContext, policy: Policy) -> None:
+async def apply_policy(js: JetStreamContext, policy: Policy, *, namespace: str = "",
+                       name: str = "") -> None:
     """Consumers first, then the bucket: a service that sees the new policy finds
     its consumers already configured for it."""
     workspace = policy.workspace.team_id
     for stage in STAGES:
         await upsert_consumer(js, stage, workspace, policy)
-    await publish_policy(js, policy)
+    await publish_policy(js, policy, namespace=namespace, name=name)
 
 
 async def upsert_consumer(
@@ -68,10 +69,11 @@ async def upsert_consumer(
     return info
 
 
-async def publish_policy(js: JetStreamContext, policy: Policy) -> None:
+async def publish_policy(js: JetStreamContext, policy: Policy, *, namespace: str = "",
+                         name: str = "") -> None:
     kv = await _bucket(js)
     key = policy_key(policy.workspace.team_id)
-    value = encode_policy(policy)
+    value = encode_policy(policy, namespace=namespace, name=name)
     try:
         current = await kv.get(key)
         if current.value == value:

@@ -152,6 +152,11 @@ def events(correlation_id: str, as_json: bool) -> int:
         if record.reason:
             parts.append(f"reason={record.reason}")
         print("  ".join(parts))
+        for scan in record.files:
+            kinds = ", ".join(f"{k.entity_type}:{k.count}" for k in scan.kinds) or "-"
+            print(f"    file {scan.file_id}: type={scan.detected_type or '?'} bytes={scan.size} "
+                  f"pages={scan.pages_scanned}/{scan.pages} method={scan.method or 'none'} "
+                  f"kinds={kinds}" + (f" reason={scan.reason}" if scan.reason else ""))
     return 0
 
 

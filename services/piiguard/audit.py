@@ -38,6 +38,7 @@ class AuditTrail:
         *,
         verdict: detection_pb2.Verdict.ValueType = detection_pb2.VERDICT_UNSPECIFIED,
         findings: Iterable[detection_pb2.Finding] = (),
+        files: Iterable[detection_pb2.FileScan] = (),
         attempt: int = 0,
         reason: str = "",
     ) -> None:
@@ -58,6 +59,7 @@ class AuditTrail:
             reason=reason,
             channel_id=event.channel_id,
             message_ts=event.ts,
+            files=list(files),
         )
         # Same id for the same step of the same attempt: a redelivered message
         # does not write its record twice within the duplicate window.

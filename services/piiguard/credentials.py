@@ -150,14 +150,19 @@ class PolicyCredentials:
         return SlackCredentials(*(str(v) for v in values))
 
     async def signing_secrets(self) -> Mapping[str, str]:
+        """Each workspace whose policy references its own Secrets, by its own signing
+        secret; ``""``: the environment's, for every other workspace (an event of a
+        workspace with no policy is then recorded and dropped by ingest)."""
         secrets: dict[str, str] = {}
-        fallback = self.fallback.credentials.signing_secret
         for workspace in self.store.workspaces():
+            policy = self.store.policy_for(workspace)
+            if policy is None or policy.secrets is None:
+                continue
             credentials = await self.for_workspace(workspace)
             if credentials and credentials.signing_secret:
                 secrets[workspace] = credentials.signing_secret
-        if fallback:
-            secrets.setdefault("", fallback)
+        if self.fallback.credentials.signing_secret:
+            secrets[""] = self.fallback.credentials.signing_secret
         return secrets
 
 

@@ -116,7 +116,7 @@ class FileLimits(_Model):
     )
     max_pages: int = Field(
         30, ge=1, le=10_000,
-        description="Pages (PDF) or frames (image) scanned per file; the rest make an UNSCANNABLE_FILE finding.",
+        description="Pages (PDF) or frames (image) scanned per file; more pages: UNSCANNABLE_FILE.",
     )
     time_budget: float = Field(
         60.0, gt=0, le=3600,

@@ -75,18 +75,33 @@ def policy_key(workspace_id: str) -> str:
     return subject_token(workspace_id)
 
 
-def encode_policy(policy: Policy) -> bytes:
-    """The bucket value: the policy as camelCase JSON, without its secret references
-    (the services read credentials from their own mounts, never from the bucket)."""
-    return policy.model_dump_json(by_alias=True, exclude={"secrets"}).encode()
+def encode_policy(policy: Policy, *, namespace: str = "", name: str = "") -> bytes:
+    """The bucket value: the policy as a ``PiiPolicy``-shaped JSON object whose
+    metadata says where it lives. Its ``secrets`` are *references* (Secret name and
+    key in that namespace): a service reads the values itself through the
+    Kubernetes API; no credential ever travels through NATS."""
+    return json.dumps({
+        "apiVersion": "piiguard.io/v1alpha1",
+        "kind": "PiiPolicy",
+        "metadata": {"namespace": namespace, "name": name},
+        "spec": policy.model_dump(mode="json", by_alias=True, exclude_none=True),
+    }, sort_keys=True).encode()
 
 
-def decode_policy(value: bytes, *, key: str = "?") -> Policy:
+def decode_entry(value: bytes, *, key: str = "?") -> tuple[Policy, str]:
+    """(policy, namespace) from a bucket value."""
     try:
         raw = json.loads(value)
     except ValueError as exc:
         raise PolicyError(f"{BUCKET_POLICIES}/{key}: not JSON: {exc}") from None
-    return policy_from_mapping(raw, source=f"{BUCKET_POLICIES}/{key}")
+    namespace = ""
+    if isinstance(raw, dict) and isinstance(raw.get("metadata"), dict):
+        namespace = str(raw["metadata"].get("namespace") or "")
+    return policy_from_mapping(raw, source=f"{BUCKET_POLICIES}/{key}"), namespace
+
+
+def decode_policy(value: bytes, *, key: str = "?") -> Policy:
+    return decode_entry(value, key=key)[0]
 
 
 class KvPolicyStore:
@@ -106,12 +121,20 @@ class KvPolicyStore:
         self.bucket = bucket
         self._listeners: list[PolicyListener] = [on_change] if on_change else []
         self._policies: dict[str, Policy] = {}
+        self._namespaces: dict[str, str] = {}
         self._watcher: KeyValue.KeyWatcher | None = None
         self._task: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()
 
     def policy_for(self, workspace_id: str) -> Policy | None:
         return self._policies.get(policy_key(workspace_id))
+
+    def namespace_of(self, workspace_id: str) -> str | None:
+        """The namespace of the workspace's PiiPolicy (where its Secrets are)."""
+        return self._namespaces.get(policy_key(workspace_id))
+
+    def workspaces(self) -> list[str]:
+        return list(self._policies)
 
     @property
     def policies(self) -> Mapping[str, Policy]:
@@ -166,17 +189,19 @@ class KvPolicyStore:
         key = entry.key
         new: Policy | None
         if entry.operation in (KV_DEL, KV_PURGE) or not entry.value:
+            self._namespaces.pop(key, None)
             if self._policies.pop(key, None) is None:
                 return
             new = None
             log.info("policy removed", extra={"workspace": key})
         else:
             try:
-                new = decode_policy(entry.value, key=key)
+                new, namespace = decode_entry(entry.value, key=key)
             except PolicyError as exc:
                 log.warning("ignoring unusable policy: %s", exc, extra={"workspace": key})
                 return
             self._policies[key] = new
+            self._namespaces[key] = namespace
             log.info("policy updated", extra={"workspace": key, "fingerprint": new.fingerprint})
         self._changed.set()
         for listener in self._listeners:

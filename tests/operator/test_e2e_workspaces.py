@@ -9,8 +9,8 @@ Written against the documented conventions (per-workspace consumers from
 from __future__ import annotations
 
 import asyncio
-import json
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,15 @@ from piiguard.testing.pipeline import Pipeline
 from piiguard.testing.slack_standin import SlackStandIn
 from piiguard_operator.crd import REPO_ROOT
 
-from .conftest import ApiServer, Cluster, FakeVerifier, OperatorProcess
+from .conftest import (
+    ADMIN_TOKEN,
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    ApiServer,
+    Cluster,
+    FakeVerifier,
+    OperatorProcess,
+)
 
 pytestmark = [
     pytest.mark.e2e,
@@ -31,7 +39,7 @@ pytestmark = [
 ]
 
 HEALTH, ENGINEERING = "T0HEALTH01", "T0ENGINEER"
-SIGNING_SECRET = "e2e-signing-secret"
+SHARED_SIGNING_SECRET = "e2e-shared-signing-secret"  # the services' env: workspaces without Secrets
 AWS_KEY = "AKIA" + "Z7Q4J2XW5N3VKD6P"  # not AWS's documented example (the engineering allow-list)
 
 
@@ -46,18 +54,29 @@ def example_spec(name: str) -> dict[str, Any]:
     return spec
 
 
-def post(pipeline: Pipeline, team: str, text: str, ts: str, channel: str = "C0GENERAL") -> None:
+async def apost(pipeline: Pipeline, *args: Any, **kwargs: Any) -> int:
+    """POST from a thread: the mock API server the services read Secrets from runs
+    in this test's event loop, which must stay free to answer them."""
+    return await asyncio.to_thread(post, pipeline, *args, **kwargs)
+
+
+def post(pipeline: Pipeline, team: str, text: str, ts: str, channel: str = "C0GENERAL",
+         secret: str = SIGNING_SECRET) -> int:
     payload = slack_events.message_event(text, ts=ts, channel=channel, team=team)
-    body, headers = slack_events.signed(SIGNING_SECRET, payload)
+    body, headers = slack_events.signed(secret, payload)
     request = urllib.request.Request(pipeline.events_url, data=body, method="POST", headers=headers)
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status == 200, json.loads(response.read() or b"{}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
 
 
 async def test_two_workspaces_each_follow_their_own_policy(apiserver: ApiServer, tmp_path: Path) -> None:
     with SlackStandIn() as slack, Pipeline(
-        tmp_path, slack_api_url=slack.api_url, signing_secret=SIGNING_SECRET,
-        extra_env={"PIIGUARD_POLICY_SOURCE": "kv"},
+        tmp_path, slack_api_url=slack.api_url, signing_secret=SHARED_SIGNING_SECRET,
+        bot_token="xoxb-env-token-not-for-these-workspaces",
+        extra_env={"PIIGUARD_POLICY_SOURCE": "kv", "PIIGUARD_KUBERNETES_API_URL": str(apiserver.url)},
     ) as pipeline:
         cluster = Cluster(api=apiserver, nats=pipeline.nats, verifier=FakeVerifier())
         cluster.operator = OperatorProcess(cluster)
@@ -70,13 +89,21 @@ async def test_two_workspaces_each_follow_their_own_policy(apiserver: ApiServer,
             await cluster.wait_condition("acme-engineering", "Ready", "True")
             await asyncio.sleep(2)  # the services pick the policies up from the bucket
 
-            post(pipeline, HEALTH, "Patient MRN-12345678 was admitted with diabetes", ts="100.1")
-            post(pipeline, HEALTH, "Reach me at jane.doe@example.org", ts="100.2")
-            post(pipeline, ENGINEERING, f"prod key {AWS_KEY}", ts="200.1")
-            post(pipeline, ENGINEERING, "Reach me at jane.doe@example.org", ts="200.2")
-            post(pipeline, ENGINEERING, f"fixture {AWS_KEY}", ts="200.3", channel="C0STAGING1")
+            # Each workspace's events are verified with the signing secret its PiiPolicy
+            # references (read by the services from the Secret through the Kubernetes API).
+            assert await apost(pipeline, HEALTH, "Patient MRN-12345678 was admitted with diabetes",
+                               ts="100.1") == 200
+            assert await apost(pipeline, HEALTH, "Reach me at jane.doe@example.org", ts="100.2") == 200
+            assert await apost(pipeline, ENGINEERING, f"prod key {AWS_KEY}", ts="200.1") == 200
+            assert await apost(pipeline, ENGINEERING, "Reach me at jane.doe@example.org", ts="200.2") == 200
+            assert await apost(pipeline, ENGINEERING, f"fixture {AWS_KEY}", ts="200.3",
+                               channel="C0STAGING1") == 200
+            # Signed with another secret: refused, never handled with the wrong secrets.
+            assert await apost(pipeline, HEALTH, f"prod key {AWS_KEY}", ts="100.9",
+                        secret=SHARED_SIGNING_SECRET) == 401
             # A workspace with no PiiPolicy is recorded and dropped, never handled.
-            post(pipeline, "T0STRANGER", f"prod key {AWS_KEY}", ts="300.1")
+            assert await apost(pipeline, "T0STRANGER", f"prod key {AWS_KEY}", ts="300.1",
+                        secret=SHARED_SIGNING_SECRET) == 200
 
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and (
@@ -90,5 +117,8 @@ async def test_two_workspaces_each_follow_their_own_policy(apiserver: ApiServer,
             assert "200.2" not in notified
             # Engineering ignores emails; its staging channel is not scanned at all.
             assert "200.2" not in deleted and "200.3" not in deleted and "300.1" not in deleted
+            # The workspace's own tokens (from its Secret) did the work, not the environment's.
+            assert {c.token for c in slack.calls("chat.delete")} == {ADMIN_TOKEN}
+            assert {c.token for c in slack.calls("chat.postMessage")} == {BOT_TOKEN}
         finally:
             await cluster.operator.stop()

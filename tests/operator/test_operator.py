@@ -20,7 +20,7 @@ from piiguard.jetstream import (
 from piiguard.policy import policy_from_mapping
 from piiguard.policy_store import encode_policy, policy_key
 
-from .conftest import BOT_TOKEN, Cluster, eventually, spec_for
+from .conftest import BOT_TOKEN, NS, Cluster, eventually, spec_for
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -52,8 +52,8 @@ async def test_a_new_policy_gets_consumers_a_bucket_entry_and_ready(cluster: Clu
 
     kv = await js.key_value(BUCKET_POLICIES)
     entry = await kv.get(ws)
-    assert entry.value == encode_policy(policy_from_mapping(spec))
-    assert b"slack-creds" not in entry.value  # secret references stay out of the bucket
+    assert entry.value == encode_policy(policy_from_mapping(spec), namespace=NS, name="acme")
+    assert b"xoxb" not in entry.value  # references to Secrets only, never a value
 
     obj = await cluster.get("acme")
     assert obj is not None

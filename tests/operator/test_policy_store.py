@@ -22,6 +22,7 @@ from piiguard.policy_store import (
     StaticPolicyStore,
     consumer_config,
     consumer_name,
+    decode_entry,
     encode_policy,
     policy_key,
     redelivery_schedule,
@@ -65,10 +66,10 @@ def test_the_static_store_serves_its_workspace_or_all() -> None:
     assert scoped.policy_for("T2") is None
 
 
-def test_the_bucket_value_has_no_secret_references() -> None:
-    encoded = encode_policy(policy("T1"))
-    assert b"secrets" not in encoded and b"signingSecret" not in encoded
-    assert Policy.model_validate_json(encoded).workspace.team_id == "T1"
+def test_the_bucket_value_says_where_the_policy_lives() -> None:
+    encoded = encode_policy(policy("T1"), namespace="slack-acme", name="acme")
+    decoded, namespace = decode_entry(encoded)
+    assert decoded == policy("T1") and namespace == "slack-acme"
 
 
 async def test_the_kv_store_loads_then_follows_changes(shared_nats_server: Any) -> None:

@@ -22,7 +22,7 @@ from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
 from piiguard.action.notice import NOTICE_EVENT_TYPE, compose
-from piiguard.action.slack import SlackGateway
+from piiguard.action.slack import SlackGateway, SlackGateways
 from piiguard.audit import AuditTrail, Step
 from piiguard.jetstream import BUCKET_ACTIONS, subject_token
 from piiguard.policy import Policy
@@ -42,7 +42,8 @@ def effect_key(event: event_pb2.Event, effect: str) -> str:
 
 
 class ActionHandler:
-    def __init__(self, js: JetStreamContext, slack: SlackGateway, policy_for: PolicyLookup) -> None:
+    def __init__(self, js: JetStreamContext, slack: SlackGateway | SlackGateways,
+                 policy_for: PolicyLookup) -> None:
         self.js = js
         self.slack = slack
         self.policy_for = policy_for
@@ -64,21 +65,23 @@ class ActionHandler:
             delete=Status.STEP_STATUS_SKIPPED,
             notify=Status.STEP_STATUS_SKIPPED,
         )
+        slack = self.slack if isinstance(self.slack, SlackGateway) else \
+            await self.slack.for_workspace(event.workspace_id)
         if result.verdict == detection_pb2.VERDICT_DELETE:
-            outcome.delete = await self._delete(event)
+            outcome.delete = await self._delete(slack, event)
         if result.verdict in (detection_pb2.VERDICT_DELETE, detection_pb2.VERDICT_NOTIFY):
-            outcome.notify = await self._notify(event, result, policy)
+            outcome.notify = await self._notify(slack, event, result, policy)
         return outcome
 
-    async def _delete(self, event: event_pb2.Event) -> action_pb2.StepStatus.ValueType:
+    async def _delete(self, slack: SlackGateway, event: event_pb2.Event) -> action_pb2.StepStatus.ValueType:
         kv = await self.kv()
         key = effect_key(event, "deleted")
         if await _exists(kv, key):
             status = Status.STEP_STATUS_ALREADY_DONE
         else:
-            deleted_now = await self.slack.delete_message(event.channel_id, event.ts)
+            deleted_now = await slack.delete_message(event.channel_id, event.ts)
             for file in event.files:
-                await self.slack.delete_file(file.id)
+                await slack.delete_file(file.id)
             await kv.put(key, event.event_id.encode())
             log.info("deleted %s channel=%s%s", event.event_id, event.channel_id,
                      "" if deleted_now else " (already gone)")
@@ -89,35 +92,37 @@ class ActionHandler:
         return status
 
     async def _notify(
-        self, event: event_pb2.Event, result: detection_pb2.DetectionResult, policy: Policy
+        self, slack: SlackGateway, event: event_pb2.Event, result: detection_pb2.DetectionResult,
+        policy: Policy,
     ) -> action_pb2.StepStatus.ValueType:
-        status = await self._notify_once(event, result, policy)
+        status = await self._notify_once(slack, event, result, policy)
         await self.audit.record(event, Step.LIFECYCLE_STEP_NOTIFIED, verdict=result.verdict,
                                 findings=result.findings)
         return status
 
     async def _notify_once(
-        self, event: event_pb2.Event, result: detection_pb2.DetectionResult, policy: Policy
+        self, slack: SlackGateway, event: event_pb2.Event, result: detection_pb2.DetectionResult,
+        policy: Policy,
     ) -> action_pb2.StepStatus.ValueType:
         kv = await self.kv()
         done_key = effect_key(event, "notified")
         pending_key = effect_key(event, "notify-pending")
         if await _exists(kv, done_key):
             return Status.STEP_STATUS_ALREADY_DONE
-        channel = await self.slack.open_dm(event.user_id)
-        if await _exists(kv, pending_key) and await self._notice_already_sent(channel, event):
+        channel = await slack.open_dm(event.user_id)
+        if await _exists(kv, pending_key) and await self._notice_already_sent(slack, channel, event):
             await kv.put(done_key, event.event_id.encode())
             return Status.STEP_STATUS_ALREADY_DONE
         await kv.put(pending_key, event.event_id.encode())
         text, blocks, metadata = compose(event, result, policy.actions.message)
-        await self.slack.post_message(channel, text, blocks, metadata)
+        await slack.post_message(channel, text, blocks, metadata)
         await kv.put(done_key, event.event_id.encode())
         log.info("notified author of %s kinds=%s", event.event_id,
                  ",".join(sorted({f.entity_type for f in result.findings})))
         return Status.STEP_STATUS_DONE
 
-    async def _notice_already_sent(self, channel: str, event: event_pb2.Event) -> bool:
-        for message in await self.slack.recent_bot_messages(channel):
+    async def _notice_already_sent(self, slack: SlackGateway, channel: str, event: event_pb2.Event) -> bool:
+        for message in await slack.recent_bot_messages(channel):
             metadata = message.get("metadata") or {}
             payload = metadata.get("event_payload") or {}
             if metadata.get("event_type") == NOTICE_EVENT_TYPE and \

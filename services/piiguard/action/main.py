@@ -14,14 +14,14 @@ from typing import Any
 from piiguard import config, service
 from piiguard.action.handler import ActionHandler
 from piiguard.action.servicer import ActionServicer
-from piiguard.action.slack import SlackGateway
+from piiguard.action.slack import SlackGateways
 from piiguard.audit import AuditTrail
 from piiguard.contracts import decode_action_request
 from piiguard.grpcserver import GrpcServer, Registration
 from piiguard.jetstream import ALL_VERDICTS, STREAM_VERDICTS
 from piiguard.v1 import action_pb2_grpc
 from piiguard.worker import ConsumerSpec, StreamWorker
-from piiguard.workspaces import open_policy_store, start_workers
+from piiguard.workspaces import cluster_mode, credential_source, open_policy_store, start_workers
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +30,9 @@ CONSUMER = "action"
 
 
 async def serve(stop: asyncio.Event, policy_path: str | None = None) -> None:
-    admin_token = config.required("SLACK_ADMIN_TOKEN")
-    bot_token = config.required("SLACK_BOT_TOKEN")
+    if not cluster_mode():
+        config.required("SLACK_ADMIN_TOKEN")
+        config.required("SLACK_BOT_TOKEN")
     grpc_port = config.port("PIIGUARD_GRPC_PORT", DEFAULT_GRPC_PORT)
     policy = service.load_local_policy(policy_path)
 
@@ -46,9 +47,9 @@ async def serve(stop: asyncio.Event, policy_path: str | None = None) -> None:
         if grpc_server is not None:
             asyncio.get_running_loop().create_task(grpc_server.set_serving(False))
 
-    slack = SlackGateway(admin_token=admin_token, bot_token=bot_token,
-                         base_url=config.slack_api_url(), on_auth_failure=on_auth_failure)
     store = await open_policy_store(js, policy)
+    slack = SlackGateways(credential_source(store), base_url=config.slack_api_url(),
+                          on_auth_failure=on_auth_failure)
     handler = ActionHandler(js, slack, store.policy_for)
     grpc_server = GrpcServer(
         grpc_port,

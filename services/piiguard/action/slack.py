@@ -36,6 +36,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from piiguard.credentials import CredentialSource
 from piiguard.worker import PermanentError, TransientError
 
 log = logging.getLogger(__name__)
@@ -170,3 +171,28 @@ def _retry_after(headers: Any) -> float | None:
             except ValueError:
                 return None
     return None
+
+
+class SlackGateways:
+    """One gateway per set of credentials: each workspace's own tokens (from the
+    environment, or the Secrets its PiiPolicy references)."""
+
+    def __init__(self, credentials: CredentialSource, *, base_url: str,
+                 on_auth_failure: Callable[[str, str], None] = lambda token_name, error: None) -> None:
+        self.credentials = credentials
+        self.base_url = base_url
+        self.on_auth_failure = on_auth_failure
+        self._gateways: dict[tuple[str, str], SlackGateway] = {}
+
+    async def for_workspace(self, workspace_id: str) -> SlackGateway:
+        credentials = await self.credentials.for_workspace(workspace_id)
+        if credentials is None or not credentials.bot_token or not credentials.admin_token:
+            # Perhaps a Secret not created yet: retried, then dead-lettered with this reason.
+            raise TransientError("no Slack credentials for this workspace")
+        key = (credentials.bot_token, credentials.admin_token)
+        gateway = self._gateways.get(key)
+        if gateway is None:
+            gateway = SlackGateway(admin_token=credentials.admin_token, bot_token=credentials.bot_token,
+                                   base_url=self.base_url, on_auth_failure=self.on_auth_failure)
+            self._gateways[key] = gateway
+        return gateway

@@ -22,10 +22,13 @@ import logging
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from piiguard.offline import use_bundled_data
 from piiguard.policy import EntityAction, Policy, Verdict
+
+if TYPE_CHECKING:  # imported lazily at runtime: spaCy and Presidio are heavy
+    from piiguard.detection.recognizers.nlp import PiiNlpEngine
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +58,10 @@ class ScanOutcome:
 
 
 _nlp_engine_lock = threading.Lock()
-_shared_nlp_engine = None
+_shared_nlp_engine: PiiNlpEngine | None = None
 
 
-def shared_nlp_engine():  # type: ignore[no-untyped-def]
+def shared_nlp_engine() -> PiiNlpEngine:
     """The spaCy NLP engine (NER only, lazy per text), loaded once per process."""
     global _shared_nlp_engine
     with _nlp_engine_lock:
@@ -126,6 +129,7 @@ class DetectionEngine:
         from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
 
         from piiguard.detection.recognizers import build_recognizers
+        from piiguard.detection.recognizers.base import recognizer_name
         from piiguard.detection.recognizers.policy_hooks import AllowFilter, WordContextEnhancer
         from piiguard.detection.recognizers.prefilter import Prefilter
 
@@ -146,11 +150,13 @@ class DetectionEngine:
         )
         enabled = set(self.entities)
         active = [r for r in recognizers if enabled & set(r.supported_entities)]
-        self._entities_of = {r.name: set(r.supported_entities) & enabled for r in active}
+        self._entities_of = {
+            recognizer_name(r): set(r.supported_entities) & enabled for r in active
+        }
         self.prefilter = Prefilter(active)
         self.allow = AllowFilter(policy.detection)
         self._health = next(
-            (r for r in active if r.name == "GuardMedicalConditionRecognizer"), None
+            (r for r in active if recognizer_name(r) == "GuardMedicalConditionRecognizer"), None
         )
 
     # -- public surface -------------------------------------------------------------

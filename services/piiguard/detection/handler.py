@@ -18,29 +18,26 @@ import asyncio
 import logging
 import os
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from nats.js import JetStreamContext
 from opentelemetry import trace
 
 from piiguard import config, telemetry
 from piiguard.audit import AuditTrail, Step
+from piiguard.credentials import CredentialSource
 from piiguard.detection.engine import DetectionEngine, ScanOutcome
 from piiguard.detection.files.download import DownloadError
 from piiguard.detection.files.scanner import FileOutcome, FileScanner
 from piiguard.jetstream import (
     HEADER_ID,
     HEADER_MSG_ID,
-    STREAM_AUDIT,
     STREAM_VERDICTS,
-    audit_subject,
     verdicts_subject,
 )
 from piiguard.policy import EntityAction, Policy, Verdict
-from piiguard.v1 import action_pb2, audit_pb2, detection_pb2, event_pb2
-from piiguard.worker import PermanentError
+from piiguard.v1 import action_pb2, detection_pb2, event_pb2
+from piiguard.worker import PermanentError, TransientError
 
 log = logging.getLogger(__name__)
 
@@ -104,12 +101,14 @@ class DetectionHandler:
         engines: EngineCache | None = None,
         scan_timeout: float = 20.0,
         files: FileScanner | None = None,
+        credentials: CredentialSource | None = None,
     ) -> None:
         self.js = js
         self.policy_for = policy_for
         self.engines = engines or EngineCache()
         self.scan_timeout = scan_timeout
         self.audit = AuditTrail(js, "detection")
+        self.credentials = credentials
         self.files = files or FileScanner(
             config.slack_api_url(), os.environ.get("SLACK_BOT_TOKEN", ""), scan_timeout=scan_timeout
         )
@@ -146,12 +145,8 @@ class DetectionHandler:
             return result
         if result.verdict != detection_pb2.VERDICT_ALLOW:
             await self._hand_to_action(event, result)
-        if result.files:
-            await self._record_scanned(event, result)
-        else:
-            await self.audit.record(
-                event, Step.LIFECYCLE_STEP_SCANNED, verdict=result.verdict, findings=result.findings
-            )
+        await self.audit.record(event, Step.LIFECYCLE_STEP_SCANNED, verdict=result.verdict,
+                                findings=result.findings, files=result.files)
         log.info("scanned %s verdict=%s kinds=%s findings=%d%s in %.1fms",
                  event.event_id, verdict, ",".join(kinds) or "-", len(result.findings),
                  _files_summary(result.files), elapsed_ms)
@@ -160,35 +155,20 @@ class DetectionHandler:
     async def _scan_files(self, event: event_pb2.Event, policy: Policy, engine: DetectionEngine,
                           result: detection_pb2.DetectionResult) -> None:
         """Scan every shared file; fold its findings and summary into ``result``."""
+        token = None
+        if self.credentials is not None:  # the workspace's own bot token downloads its files
+            credentials = await self.credentials.for_workspace(event.workspace_id)
+            token = credentials.bot_token if credentials else None
         try:
             outcomes: list[FileOutcome] = list(await asyncio.gather(
-                *(self.files.scan(ref, policy, engine) for ref in event.files)
+                *(self.files.scan(ref, policy, engine, token) for ref in event.files)
             ))
         except DownloadError as exc:
-            raise RuntimeError(str(exc)) from None  # transient: the worker retries the event
+            raise TransientError(str(exc)) from None  # the worker retries the event with backoff
         for file_outcome in outcomes:
             result.files.append(file_outcome.scan)
             result.findings.extend(file_outcome.findings)
         result.verdict = _VERDICTS[policy.verdict_for(f.entity_type for f in result.findings)]
-
-    async def _record_scanned(self, event: event_pb2.Event, result: detection_pb2.DetectionResult) -> None:
-        """The ``scanned`` audit record, with the per-file summaries (no content).
-
-        Same shape and de-duplication id as ``AuditTrail.record``, plus ``files``.
-        """
-        counts = Counter(f.entity_type for f in result.findings)
-        now = Timestamp()
-        now.GetCurrentTime()
-        record = audit_pb2.AuditRecord(
-            correlation_id=event.event_id, workspace_id=event.workspace_id, stage=self.audit.stage,
-            step=Step.LIFECYCLE_STEP_SCANNED, time=now, verdict=result.verdict,
-            entities=[audit_pb2.EntityCount(entity_type=k, count=n) for k, n in sorted(counts.items())],
-            findings=result.findings, channel_id=event.channel_id, message_ts=event.ts,
-            files=result.files,
-        )
-        msg_id = f"{event.event_id}:{self.audit.stage}:{Step.Name(Step.LIFECYCLE_STEP_SCANNED)}:0"
-        await self.js.publish(audit_subject(event.event_id), record.SerializeToString(),
-                              stream=STREAM_AUDIT, headers={HEADER_MSG_ID: msg_id})
 
     async def _hand_to_action(
         self, event: event_pb2.Event, result: detection_pb2.DetectionResult

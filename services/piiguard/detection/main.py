@@ -19,7 +19,7 @@ from piiguard.grpcserver import GrpcServer, Registration
 from piiguard.jetstream import ALL_EVENTS, STREAM_EVENTS
 from piiguard.v1 import detection_pb2_grpc
 from piiguard.worker import ConsumerSpec, StreamWorker
-from piiguard.workspaces import open_policy_store, start_workers
+from piiguard.workspaces import credential_source, open_policy_store, start_workers
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ async def serve(stop: asyncio.Event, policy_path: str | None = None) -> None:
     nc = await service.connect_jetstream("detection")
     js = nc.jetstream()
     store = await open_policy_store(js, policy)
-    handler = DetectionHandler(js, store.policy_for, engines)
+    handler = DetectionHandler(js, store.policy_for, engines, credentials=credential_source(store))
     grpc_server = GrpcServer(
         grpc_port,
         [Registration("piiguard.v1.Detection", detection_pb2_grpc.add_DetectionServicer_to_server,

@@ -37,14 +37,16 @@ MAX_BODY_BYTES = 1024 * 1024  # Slack's event payloads are a few KB
 
 
 async def signed_for(credentials: CredentialSource, body: bytes, timestamp: str,
-                     signature: str) -> set[str]:
-    """The workspaces whose signing secret signed this request (``""``: a secret
-    shared by every workspace). Empty: unsigned, wrongly signed, or stale."""
+                     signature: str) -> tuple[set[str], set[str]]:
+    """(the workspaces whose signing secret signed this request — ``""`` for the
+    secret shared by workspaces without their own —, the workspaces that have their
+    own). No signer: unsigned, wrongly signed, or stale."""
     secrets = await credentials.signing_secrets()
-    return {
+    signers = {
         workspace for workspace, secret in secrets.items()
         if SignatureVerifier(secret).is_valid(body=body, timestamp=timestamp, signature=signature)
     }
+    return signers, set(secrets) - {""}
 
 
 def create_app(
@@ -59,7 +61,7 @@ def create_app(
         body = await request.read()
         timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
         signature = request.headers.get("X-Slack-Signature", "")
-        signers = await signed_for(credentials, body, timestamp, signature)
+        signers, own_secrets = await signed_for(credentials, body, timestamp, signature)
         if not signers:
             log.warning("refused a request with an invalid or stale Slack signature")
             return web.json_response({"error": "invalid signature"}, status=401)
@@ -67,13 +69,13 @@ def create_app(
             envelope = parse_envelope(json.loads(body))
         except (ValueError, MalformedEvent):
             return web.json_response({"error": "body is not an Events API JSON payload"}, status=400)
-        team = str(envelope.get("team_id") or "")
-        if "" not in signers and subject_token(team) not in signers:
-            # Signed by another workspace's app: never handled with the wrong secrets.
-            log.warning("refused an event for workspace %s signed by another workspace's secret", team[:32])
-            return web.json_response({"error": "signature does not belong to this workspace"}, status=401)
 
         kind = envelope["type"]
+        team = subject_token(str(envelope.get("team_id") or ""))
+        if kind == "event_callback" and team not in signers and (team in own_secrets or "" not in signers):
+            # Signed with another workspace's secret: never handled with the wrong secrets.
+            log.warning("refused an event for workspace %s signed by another workspace's secret", team[:32])
+            return web.json_response({"error": "signature does not belong to this workspace"}, status=401)
         if kind == "url_verification":
             return web.json_response({"challenge": envelope.get("challenge", "")})
         if kind != "event_callback":

@@ -109,6 +109,8 @@ def extract(data: bytes, limits: Limits) -> Extraction:
         result.reason = "too large to decode"
     except Exception as exc:  # a malformed file: any decoder error is the file's, not ours
         result.reason = f"unreadable {kind} ({type(exc).__name__})"
+    if result.reason and not result.texts:
+        result.method = "none"
     _cap_text(result)
     return result
 
@@ -127,7 +129,7 @@ def _cap_text(result: Extraction) -> None:
 # ---- images -------------------------------------------------------------------------
 
 
-def _open_image(data: bytes, limits: Limits):  # type: ignore[no-untyped-def]
+def _open_image(data: bytes, limits: Limits):
     from PIL import Image
 
     Image.MAX_IMAGE_PIXELS = limits.max_pixels
@@ -209,7 +211,7 @@ def _pdf(data: bytes, limits: Limits, clock: _Clock, result: Extraction) -> None
         pdf.close()
 
 
-def _pdf_page(page, number: int, limits: Limits, clock: _Clock, pdfium_c) -> list[PageText]:  # type: ignore[no-untyped-def]
+def _pdf_page(page, number: int, limits: Limits, clock: _Clock, pdfium_c) -> list[PageText]:
     textpage = page.get_textpage()
     try:
         text = textpage.get_text_range() or ""
@@ -233,7 +235,7 @@ def _pdf_page(page, number: int, limits: Limits, clock: _Clock, pdfium_c) -> lis
     return texts
 
 
-def _images_cover(page, pdfium_c) -> float:  # type: ignore[no-untyped-def]
+def _images_cover(page, pdfium_c) -> float:
     """Share of the page covered by image objects (scans, embedded photos)."""
     try:
         width, height = page.get_size()
@@ -314,5 +316,5 @@ def _xlsx(data: bytes, result: Extraction) -> None:
         workbook.close()
 
 
-def _rows(sheet) -> Iterator[tuple[object, ...]]:  # type: ignore[no-untyped-def]
+def _rows(sheet) -> Iterator[tuple[object, ...]]:
     yield from sheet.iter_rows(values_only=True)

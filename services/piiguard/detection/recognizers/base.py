@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple, cast
 
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
@@ -27,6 +27,17 @@ class Hit(NamedTuple):
     start: int
     end: int
     score: float
+
+
+def recognizer_name(recognizer: EntityRecognizer) -> str:
+    """A recognizer's registry name, typed.
+
+    Presidio's ``EntityRecognizer.__init__`` first assigns ``self.name`` in a
+    branch mypy deems unreachable (``name: str = None``), so mypy cannot infer
+    the attribute's type on ``EntityRecognizer`` itself.
+    """
+    name: str = cast(Any, recognizer).name
+    return name
 
 
 def view_for(text: str, nlp_artifacts: Any) -> TextView:
@@ -55,6 +66,10 @@ class PiiRecognizer(EntityRecognizer):
     KEYWORDS: ClassVar[tuple[str, ...]] = ()
     DIGITS: ClassVar[bool] = False
     ALWAYS: ClassVar[bool] = False
+
+    # Set by ``EntityRecognizer.__init__``; declared here because mypy cannot
+    # infer it from Presidio (see :func:`recognizer_name`).
+    name: str
 
     def __init__(self) -> None:
         super().__init__(

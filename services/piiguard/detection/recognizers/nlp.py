@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from presidio_analyzer.nlp_engine import NlpArtifacts, SpacyNlpEngine
+
+if TYPE_CHECKING:  # spaCy is imported lazily, in load()
+    from spacy.language import Language
 
 _NER_ONLY_EXCLUDE = ("tagger", "parser", "attribute_ruler", "lemmatizer", "senter",
                      "morphologizer", "trainable_lemmatizer", "textcat")
@@ -27,6 +30,10 @@ PERSON_LABELS = frozenset({"PERSON", "PER"})
 
 class PiiNlpEngine(SpacyNlpEngine):
     """Presidio's spaCy engine, loaded NER-only, with lazy per-text artifacts."""
+
+    # Presidio initialises ``self.nlp = None`` unannotated, so mypy types it as
+    # ``None``; after load() it maps a language code to its spaCy pipeline.
+    nlp: dict[str, Language]  # type: ignore[assignment]  # presidio infers None
 
     def __init__(self, model_name: str) -> None:
         super().__init__(models=[{"lang_code": "en", "model_name": model_name}])
@@ -59,11 +66,11 @@ class PiiNlpEngine(SpacyNlpEngine):
 
     def doc(self, text: str) -> Any:
         with self._lock:
-            return self.nlp["en"](text)  # type: ignore[index]
+            return self.nlp["en"](text)
 
     def docs(self, texts: Sequence[str], batch_size: int = 32) -> list[Any]:
         with self._lock:
-            return list(self.nlp["en"].pipe(texts, batch_size=batch_size))  # type: ignore[index]
+            return list(self.nlp["en"].pipe(texts, batch_size=batch_size))
 
     def artifacts_from_doc(self, doc: Any, language: str = "en") -> NlpArtifacts:
         return self._doc_to_nlp_artifact(doc, language)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.context_aware_enhancers import ContextAwareEnhancer
@@ -52,7 +52,9 @@ def custom_recognizers(specs: Iterable[CustomRecognizer]) -> list[EntityRecogniz
                 supported_entity=spec.entity_type,
                 name=f"policy:{spec.name}",
                 patterns=patterns,
-                context=list(spec.context) or None,
+                # Presidio annotates ``context: List[str] = None``; None is what
+                # it stores when a spec has no context words, so keep passing it.
+                context=cast("list[str]", list(spec.context) or None),
                 global_regex_flags=re.MULTILINE,
             )
         )

@@ -14,15 +14,16 @@ from collections.abc import Iterable
 import ahocorasick
 from presidio_analyzer import EntityRecognizer
 
-from piiguard.detection.recognizers.base import PiiRecognizer
+from piiguard.detection.recognizers.base import PiiRecognizer, recognizer_name
 
 # Eight digits, possibly split by single spaces or dashes: the shortest id we read.
 _DIGIT_RUN = re.compile(r"\d(?:[ -]?\d){7}")
 
 
 def keywords_of(recognizer: EntityRecognizer) -> tuple[str, ...]:
-    return tuple(getattr(recognizer, "prefilter_keywords", None) or
-                 getattr(recognizer, "KEYWORDS", ()))
+    declared = getattr(recognizer, "prefilter_keywords", None)
+    keywords: Iterable[str] = declared if declared else getattr(recognizer, "KEYWORDS", ())
+    return tuple(keywords)
 
 
 class Prefilter:
@@ -35,14 +36,15 @@ class Prefilter:
         self._automaton: ahocorasick.Automaton | None = None
         table: dict[str, set[str]] = {}
         for recognizer in recognizers:
+            name = recognizer_name(recognizer)
             if not isinstance(recognizer, PiiRecognizer) or recognizer.ALWAYS:
-                self.always.add(recognizer.name)
+                self.always.add(name)
                 continue
             if recognizer.DIGITS:
-                self.on_digits.add(recognizer.name)
+                self.on_digits.add(name)
             for keyword in keywords_of(recognizer):
-                table.setdefault(keyword.lower(), set()).add(recognizer.name)
-                self._keyword_names.add(recognizer.name)
+                table.setdefault(keyword.lower(), set()).add(name)
+                self._keyword_names.add(name)
         if table:
             automaton = ahocorasick.Automaton()
             for keyword, names in table.items():
