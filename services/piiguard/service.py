@@ -52,10 +52,25 @@ def load_local_policy(path: str | None) -> Policy:
     return load_policy(path if path is not None else config.policy_path())
 
 
+def _lower_priority_if_asked() -> None:
+    """``PIIGUARD_NICE=n``: run this process at a lower CPU priority. On one host
+    (``piiguard up``) detection and action yield to ingest, whose answer races
+    Slack's 3-second deadline; in a cluster each has its own pod and CPU request."""
+    import os
+
+    raw = os.environ.get("PIIGUARD_NICE", "").strip()
+    if raw:
+        try:
+            os.nice(int(raw))
+        except (ValueError, OSError) as exc:
+            log.warning("PIIGUARD_NICE=%s not applied: %s", raw[:8], type(exc).__name__)
+
+
 def run(service: str, main: Callable[[asyncio.Event], Awaitable[None]]) -> int:
     """Run ``main(stop)`` until SIGTERM/SIGINT sets ``stop``; exit 2 on a config error."""
     logs.configure(service)
     telemetry.setup_tracing(service)
+    _lower_priority_if_asked()
 
     async def runner() -> None:
         stop = asyncio.Event()

@@ -71,6 +71,7 @@ async def serve(stop: asyncio.Event, policy_path: str | None = None) -> None:
     await stop.wait()
     await workers.stop()
     await grpc_server.stop()
+    await slack.close()
     await service.close_store(store)
     await service.close_nats(nc)
 

@@ -77,11 +77,17 @@ class SlackGateway:
         timeout: int = 10,
         on_auth_failure: Callable[[str, str], None] = lambda token_name, error: None,
     ) -> None:
+        # One pooled HTTP session for both clients: without it slack_sdk opens a
+        # new connection for every call (a large share of the action stage's CPU).
+        self.session = aiohttp.ClientSession()
         self.admin = AsyncWebClient(token=admin_token, base_url=base_url, timeout=timeout,
-                                    retry_handlers=_retry_handlers())
+                                    retry_handlers=_retry_handlers(), session=self.session)
         self.bot = AsyncWebClient(token=bot_token, base_url=base_url, timeout=timeout,
-                                  retry_handlers=_retry_handlers())
+                                  retry_handlers=_retry_handlers(), session=self.session)
         self.on_auth_failure = on_auth_failure
+
+    async def close(self) -> None:
+        await self.session.close()
 
     async def delete_message(self, channel: str, ts: str) -> bool:
         """Delete a message; False when it was already gone."""
@@ -196,3 +202,8 @@ class SlackGateways:
                                    base_url=self.base_url, on_auth_failure=self.on_auth_failure)
             self._gateways[key] = gateway
         return gateway
+
+    async def close(self) -> None:
+        for gateway in self._gateways.values():
+            await gateway.close()
+        self._gateways.clear()

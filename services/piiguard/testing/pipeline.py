@@ -67,6 +67,8 @@ class Pipeline:
 
     def start_service(self, name: str) -> None:
         env = dict(self.env, NATS_URL=self.nats.url, PIIGUARD_GRPC_PORT=str(self.grpc_ports[name]))
+        if name != "ingest":  # as `piiguard up` runs them: ingest's ack comes first
+            env.setdefault("PIIGUARD_NICE", "5")
         args = [sys.executable, "-m", f"piiguard.{name}"]
         if self.policy_path:
             args += ["--policy", str(self.policy_path)]
