@@ -18,18 +18,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from nats.js import JetStreamContext
 
 from piiguard import config
+from piiguard.audit import AuditTrail
 from piiguard.credentials import (
     CredentialSource,
     EnvCredentials,
     KubernetesSecrets,
     PolicyCredentials,
 )
+from piiguard.grpcserver import GrpcServer
 from piiguard.policy import Policy, QueueSettings
 from piiguard.policy_store import (
     KvPolicyStore,
@@ -40,6 +42,7 @@ from piiguard.policy_store import (
     stream_for,
     subject_for,
 )
+from piiguard.v1 import event_pb2
 from piiguard.worker import ConsumerSpec, StreamWorker, ensure_consumer
 
 log = logging.getLogger(__name__)
@@ -149,3 +152,26 @@ async def start_workers(js: JetStreamContext, stage: Stage, store: PolicyStore, 
         workers = LocalWorkers(js, stage, local_policy, make, durable, filter_subject)
     await workers.start()
     return workers
+
+
+async def consume_until_stopped(
+    stop: asyncio.Event, *, stage: Stage, js: JetStreamContext, grpc_server: GrpcServer,
+    store: PolicyStore, local_policy: Policy, decode: Callable[[bytes], Any],
+    event_of: Callable[[Any], event_pb2.Event], handle: Callable[[Any], Awaitable[object]],
+    durable: str, filter_subject: str,
+) -> None:
+    """A consuming stage's life after set-up: serve gRPC, run the stream workers
+    until ``stop``, then stop taking work and let in-flight messages finish."""
+    await grpc_server.start()
+    audit = AuditTrail(js, stage)
+
+    def make_worker(spec: ConsumerSpec) -> StreamWorker[Any]:
+        return StreamWorker(js=js, stage=stage, spec=spec, decode=decode, event_of=event_of,
+                            handle=handle, audit=audit)
+
+    workers = await start_workers(js, stage, store, local_policy, make_worker, durable, filter_subject)
+    log.info("%s ready: grpc=:%d", stage, grpc_server.port)
+    print(f"{stage}: consuming {stream_for(stage)}, gRPC on :{grpc_server.port}", flush=True)
+    await stop.wait()
+    await workers.stop()
+    await grpc_server.stop()

@@ -9,6 +9,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -105,14 +106,21 @@ def slack() -> Iterator[SlackStandIn]:
         yield standin
 
 
-@pytest.fixture(scope="module")
-def harness(tmp_path_factory: pytest.TempPathFactory, slack: SlackStandIn) -> Iterator[Harness]:
-    workdir = tmp_path_factory.mktemp("pipeline")
+@contextmanager
+def running_pipeline(workdir: Path, slack: SlackStandIn, policy_yaml: str) -> Iterator[Harness]:
+    """The real pipeline under a policy (YAML), talking to ``slack``."""
     policy = workdir / "policy.yaml"
-    policy.write_text(f"channels:\n  exclude: [{EXCLUDED_CHANNEL}]\n")
-    pipeline = Pipeline(workdir, slack_api_url=slack.api_url, policy_path=Path(policy))
+    policy.write_text(policy_yaml)
+    pipeline = Pipeline(workdir, slack_api_url=slack.api_url, policy_path=policy)
     pipeline.start()
     try:
         yield Harness(pipeline, slack)
     finally:
         pipeline.stop()
+
+
+@pytest.fixture(scope="module")
+def harness(tmp_path_factory: pytest.TempPathFactory, slack: SlackStandIn) -> Iterator[Harness]:
+    policy = f"channels:\n  exclude: [{EXCLUDED_CHANNEL}]\n"
+    with running_pipeline(tmp_path_factory.mktemp("pipeline"), slack, policy) as harness:
+        yield harness

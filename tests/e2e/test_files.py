@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from pathlib import Path
 
 import grpc
 import pytest
 
 from piiguard.testing import slack_events
-from piiguard.testing.pipeline import Pipeline
 from piiguard.testing.slack_standin import SlackStandIn
 from piiguard.v1 import audit_pb2, audit_pb2_grpc
 from tests.files import samples
 
-from .conftest import Harness, settle, wait_for
+from .conftest import Harness, running_pipeline, settle, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -33,15 +31,9 @@ _ids = itertools.count(1)
 
 @pytest.fixture(scope="module")
 def harness(tmp_path_factory: pytest.TempPathFactory, slack: SlackStandIn) -> Iterator[Harness]:
-    workdir = tmp_path_factory.mktemp("files-pipeline")
-    policy = workdir / "policy.yaml"
-    policy.write_text(f"detection:\n  files:\n    maxBytes: {MAX_BYTES}\n    maxPages: 30\n")
-    pipeline = Pipeline(workdir, slack_api_url=slack.api_url, policy_path=Path(policy))
-    pipeline.start()
-    try:
-        yield Harness(pipeline, slack)
-    finally:
-        pipeline.stop()
+    policy = f"detection:\n  files:\n    maxBytes: {MAX_BYTES}\n    maxPages: 30\n"
+    with running_pipeline(tmp_path_factory.mktemp("files-pipeline"), slack, policy) as harness:
+        yield harness
 
 
 def share(harness: Harness, files: list[tuple[str, bytes, str]], *, text: str = "",

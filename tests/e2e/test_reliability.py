@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -21,11 +20,10 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from piiguard.jetstream import events_subject, verdicts_subject
 from piiguard.testing import slack_events
-from piiguard.testing.pipeline import Pipeline
 from piiguard.testing.slack_standin import Fault, SlackStandIn
 from piiguard.v1 import audit_pb2, audit_pb2_grpc, event_pb2, ingest_pb2, ingest_pb2_grpc
 
-from .conftest import Harness, settle, wait_for
+from .conftest import Harness, running_pipeline, settle, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -38,15 +36,8 @@ queues:
 
 @pytest.fixture(scope="module")
 def harness(tmp_path_factory: pytest.TempPathFactory, slack: SlackStandIn) -> Iterator[Harness]:
-    workdir = tmp_path_factory.mktemp("reliability")
-    policy = workdir / "policy.yaml"
-    policy.write_text(FAST_RETRIES)
-    pipeline = Pipeline(workdir, slack_api_url=slack.api_url, policy_path=Path(policy))
-    pipeline.start()
-    try:
-        yield Harness(pipeline, slack)
-    finally:
-        pipeline.stop()
+    with running_pipeline(tmp_path_factory.mktemp("reliability"), slack, FAST_RETRIES) as harness:
+        yield harness
 
 
 def cli(harness: Harness, *args: str) -> subprocess.CompletedProcess[str]:

@@ -9,19 +9,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-from typing import Any
 
 from piiguard import config, service
 from piiguard.action.handler import ActionHandler
 from piiguard.action.servicer import ActionServicer
 from piiguard.action.slack import SlackGateways
-from piiguard.audit import AuditTrail
 from piiguard.contracts import decode_action_request
 from piiguard.grpcserver import GrpcServer, Registration
-from piiguard.jetstream import ALL_VERDICTS, STREAM_VERDICTS
+from piiguard.jetstream import ALL_VERDICTS
 from piiguard.v1 import action_pb2_grpc
-from piiguard.worker import ConsumerSpec, StreamWorker
-from piiguard.workspaces import cluster_mode, credential_source, open_policy_store, start_workers
+from piiguard.workspaces import cluster_mode, consume_until_stopped, credential_source, open_policy_store
 
 log = logging.getLogger(__name__)
 
@@ -56,21 +53,11 @@ async def serve(stop: asyncio.Event, policy_path: str | None = None) -> None:
         [Registration("piiguard.v1.Action", action_pb2_grpc.add_ActionServicer_to_server,
                       ActionServicer(handler))],
     )
-    await grpc_server.start()
-
-    audit = AuditTrail(js, "action")
-
-    def make_worker(spec: ConsumerSpec) -> StreamWorker[Any]:
-        return StreamWorker(js=js, stage="action", spec=spec, decode=decode_action_request,
-                            event_of=lambda request: request.event, handle=handler.handle, audit=audit)
-
-    workers = await start_workers(js, "action", store, policy, make_worker, CONSUMER, ALL_VERDICTS)
-    log.info("action ready: grpc=:%d", grpc_server.port)
-    print(f"action: consuming {STREAM_VERDICTS}, gRPC on :{grpc_server.port}", flush=True)
-
-    await stop.wait()
-    await workers.stop()
-    await grpc_server.stop()
+    await consume_until_stopped(
+        stop, stage="action", js=js, grpc_server=grpc_server, store=store, local_policy=policy,
+        decode=decode_action_request, event_of=lambda request: request.event, handle=handler.handle,
+        durable=CONSUMER, filter_subject=ALL_VERDICTS,
+    )
     await slack.close()
     await service.close_store(store)
     await service.close_nats(nc)

@@ -8,18 +8,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-from typing import Any
 
 from piiguard import config, service
-from piiguard.audit import AuditTrail
 from piiguard.contracts import decode_event
 from piiguard.detection.handler import DetectionHandler, EngineCache
 from piiguard.detection.servicer import DetectionServicer
 from piiguard.grpcserver import GrpcServer, Registration
-from piiguard.jetstream import ALL_EVENTS, STREAM_EVENTS
+from piiguard.jetstream import ALL_EVENTS
 from piiguard.v1 import detection_pb2_grpc
-from piiguard.worker import ConsumerSpec, StreamWorker
-from piiguard.workspaces import credential_source, open_policy_store, start_workers
+from piiguard.workspaces import consume_until_stopped, credential_source, open_policy_store
 
 log = logging.getLogger(__name__)
 
@@ -43,21 +40,11 @@ async def serve(stop: asyncio.Event, policy_path: str | None = None) -> None:
         [Registration("piiguard.v1.Detection", detection_pb2_grpc.add_DetectionServicer_to_server,
                       DetectionServicer(handler))],
     )
-    await grpc_server.start()
-
-    audit = AuditTrail(js, "detection")
-
-    def make_worker(spec: ConsumerSpec) -> StreamWorker[Any]:
-        return StreamWorker(js=js, stage="detection", spec=spec, decode=decode_event,
-                            event_of=lambda event: event, handle=handler.handle, audit=audit)
-
-    workers = await start_workers(js, "detection", store, policy, make_worker, CONSUMER, ALL_EVENTS)
-    log.info("detection ready: grpc=:%d", grpc_server.port)
-    print(f"detection: consuming {STREAM_EVENTS}, gRPC on :{grpc_server.port}", flush=True)
-
-    await stop.wait()
-    await workers.stop()
-    await grpc_server.stop()
+    await consume_until_stopped(
+        stop, stage="detection", js=js, grpc_server=grpc_server, store=store, local_policy=policy,
+        decode=decode_event, event_of=lambda event: event, handle=handler.handle,
+        durable=CONSUMER, filter_subject=ALL_EVENTS,
+    )
     await service.close_store(store)
     await service.close_nats(nc)
 
