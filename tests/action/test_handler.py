@@ -4,6 +4,8 @@ by chance, hit on purpose."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -14,9 +16,9 @@ from piiguard.action.slack import SlackGateway
 from piiguard.jetstream import connect, ensure_topology
 from piiguard.natsserver import NatsServer
 from piiguard.policy import DEFAULT_POLICY
-from piiguard.testing.slack_standin import SlackStandIn
+from piiguard.testing.slack_standin import Fault, SlackStandIn
 from piiguard.v1 import action_pb2, detection_pb2, event_pb2
-from piiguard.worker import PermanentError
+from piiguard.worker import PermanentError, TransientError
 
 EVENT = event_pb2.Event(event_id="EvA1", workspace_id="T1", channel_id="C1", user_id="U1",
                         ts="1700000000.000100", text="card 4539 1488 0343 6467")
@@ -70,6 +72,27 @@ async def test_crash_before_posting_still_dms(handler: tuple[ActionHandler, Slac
     await kv.put(effect_key(EVENT, "notify-pending"), b"EvA1")  # died before posting
     outcome = await action.handle(REQUEST)
     assert outcome.notify == DONE
+    assert len(slack.notices()) == 1
+
+
+async def test_a_fresh_claim_held_elsewhere_backs_off(handler: tuple[ActionHandler, SlackStandIn]) -> None:
+    action, slack = handler
+    kv = await action.kv()
+    await kv.put(effect_key(EVENT, "notify-pending"), f"EvA1 {time.time():.3f}".encode())
+    with pytest.raises(TransientError, match="another delivery") as raised:
+        await action.handle(REQUEST)
+    assert raised.value.retry_after is not None and raised.value.retry_after > 0
+    assert slack.notices() == []
+
+
+async def test_two_deliveries_at_once_dm_once(handler: tuple[ActionHandler, SlackStandIn]) -> None:
+    # A redelivery after a server restart can reach a second worker while the first
+    # is still posting: only one of them may post.
+    action, slack = handler
+    slack.inject(Fault("chat.postMessage", count=1, delay=1.0))
+    outcomes = await asyncio.gather(action.handle(REQUEST), action.handle(REQUEST),
+                                    return_exceptions=True)
+    assert sum(isinstance(o, TransientError) for o in outcomes) == 1
     assert len(slack.notices()) == 1
 
 

@@ -6,19 +6,24 @@ effect is recorded in the ``piiguard-actions`` key-value bucket, keyed by
 workspace, channel and message ts, and consulted first:
 
 - delete: ``<key>.deleted``. Slack's ``message_not_found`` also means done.
-- DM: ``<key>.notify-pending`` before posting and ``<key>.notified`` after.
-  Finding *pending* without *notified* means we crashed mid-way: the DM channel's
-  recent messages are checked for our notice (its metadata carries the
-  correlation id) before posting again.
+- DM: ``<key>.notify-pending`` is a claim, created atomically before posting
+  (only one delivery can create it), and ``<key>.notified`` is written after.
+  JetStream can hand the same message to two workers at once (a redelivery after
+  a server restart while the first is still at work): the second finds a fresh
+  claim and backs off. A claim older than its lease means the holder died
+  mid-way: the next delivery takes it over (compare-and-set on its revision),
+  checks the DM channel's recent messages for our notice (its metadata carries
+  the channel and ts), and posts only if it is not there.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from nats.js import JetStreamContext
-from nats.js.errors import KeyNotFoundError
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 from piiguard.action.notice import NOTICE_EVENT_TYPE, compose
@@ -27,7 +32,7 @@ from piiguard.audit import AuditTrail, Step
 from piiguard.jetstream import BUCKET_ACTIONS, subject_token
 from piiguard.policy import Policy
 from piiguard.v1 import action_pb2, detection_pb2, event_pb2
-from piiguard.worker import PermanentError
+from piiguard.worker import PermanentError, TransientError
 
 log = logging.getLogger(__name__)
 
@@ -110,16 +115,38 @@ class ActionHandler:
         if await _exists(kv, done_key):
             return Status.STEP_STATUS_ALREADY_DONE
         channel = await slack.open_dm(event.user_id)
-        if await _exists(kv, pending_key) and await self._notice_already_sent(slack, channel, event):
+        recovered = await self._claim(kv, pending_key, event, lease=claim_lease(policy))
+        if recovered and await self._notice_already_sent(slack, channel, event):
             await kv.put(done_key, event.event_id.encode())
             return Status.STEP_STATUS_ALREADY_DONE
-        await kv.put(pending_key, event.event_id.encode())
         text, blocks, metadata = compose(event, result, policy.actions.message)
         await slack.post_message(channel, text, blocks, metadata)
         await kv.put(done_key, event.event_id.encode())
         log.info("notified author of %s kinds=%s", event.event_id,
                  ",".join(sorted({f.entity_type for f in result.findings})))
         return Status.STEP_STATUS_DONE
+
+    async def _claim(self, kv: KeyValue, key: str, event: event_pb2.Event, lease: float) -> bool:
+        """Claim the right to post this notice. False: a fresh claim, no earlier
+        attempt. True: an expired claim taken over — an earlier attempt died and may
+        have posted. Raises TransientError while another delivery holds the claim."""
+        now = time.time()
+        value = f"{event.event_id} {now:.3f}".encode()
+        try:
+            await kv.create(key, value)
+            return False
+        except KeyWrongLastSequenceError:
+            pass
+        entry = await kv.get(key)
+        claimed_at = _claim_time(entry.value)
+        if now - claimed_at < lease:
+            raise TransientError("notice being sent by another delivery",
+                                 retry_after=lease - (now - claimed_at) + 0.5)
+        try:
+            await kv.update(key, value, last=entry.revision)
+        except KeyWrongLastSequenceError:
+            raise TransientError("notice being sent by another delivery") from None
+        return True
 
     async def _notice_already_sent(self, slack: SlackGateway, channel: str, event: event_pb2.Event) -> bool:
         for message in await slack.recent_bot_messages(channel):
@@ -129,6 +156,18 @@ class ActionHandler:
                     payload.get("channel") == event.channel_id and payload.get("ts") == event.ts:
                 return True
         return False
+
+
+def claim_lease(policy: Policy) -> float:
+    """How long a notice claim holds: well beyond one Slack call with its retries."""
+    return max(30.0, 3 * policy.queues.action.ack_wait)
+
+
+def _claim_time(value: bytes | None) -> float:
+    try:
+        return float((value or b"").split()[-1])
+    except (ValueError, IndexError):
+        return 0.0  # an older or unreadable claim: treat as expired
 
 
 async def _exists(kv: KeyValue, key: str) -> bool:
