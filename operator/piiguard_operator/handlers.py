@@ -163,7 +163,7 @@ async def refresh_status(
             await reconcile.apply_policy(memo.js, policy, namespace=namespace or "", name=name)
         elif await reconcile.repair(memo.js, policy.workspace.team_id):
             logger.warning("recreated missing consumers of %s", policy_key(policy.workspace.team_id))
-        # Re-asserted every tick: a service restarting with other defaults may have reset it.
+        # Re-asserted every tick: someone may have changed the streams by hand.
         await reconcile.apply_retention(memo.js, _longest_retention(retention_by_stage or {}, policy))
         patch.status.update(await report.applied(policy, memo=memo, namespace=namespace or "",
                                                  reader=_reader(memo, logger)))

@@ -14,9 +14,8 @@ from collections.abc import Iterable
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from nats.js import JetStreamContext
-from nats.js.errors import NotFoundError
 
-from piiguard.jetstream import HEADER_MSG_ID, STREAM_AUDIT, audit_subject
+from piiguard.jetstream import HEADER_MSG_ID, STREAM_AUDIT, audit_subject, read_subject
 from piiguard.v1 import audit_pb2, audit_pb2_grpc, detection_pb2, event_pb2
 
 log = logging.getLogger(__name__)
@@ -74,20 +73,11 @@ class AuditTrail:
 
 async def event_history(js: JetStreamContext, correlation_id: str) -> list[audit_pb2.AuditRecord]:
     """Every record of one event, oldest first."""
-    subject = audit_subject(correlation_id)
-    records: list[audit_pb2.AuditRecord] = []
-    seq = 1
-    while True:
-        try:
-            raw = await js.get_msg(STREAM_AUDIT, seq=seq, subject=subject, next=True)
-        except NotFoundError:
-            break
-        if raw.data:
-            records.append(audit_pb2.AuditRecord.FromString(raw.data))
-        if raw.seq is None:
-            break
-        seq = raw.seq + 1
-    return records
+    return [
+        audit_pb2.AuditRecord.FromString(raw.data)
+        async for raw in read_subject(js, STREAM_AUDIT, audit_subject(correlation_id))
+        if raw.data
+    ]
 
 
 class AuditServicer(audit_pb2_grpc.AuditServicer):

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from nats.js import JetStreamContext
-from nats.js.errors import NotFoundError
 
 from piiguard.jetstream import (
     HEADER_ID,
     HEADER_MSG_ID,
     STREAM_DLQ,
     dead_letter_subject,
+    read_subject,
     subject_token,
 )
 
@@ -94,18 +94,7 @@ def _dlq_filter(stage: str | None) -> str:
 async def list_dead_letters(js: JetStreamContext, stage: str | None = None,
                             limit: int = 1000) -> list[StoredDeadLetter]:
     """Dead letters, oldest first (read with direct gets; consumes nothing)."""
-    found: list[StoredDeadLetter] = []
-    seq = 1
-    while len(found) < limit:
-        try:
-            raw = await js.get_msg(STREAM_DLQ, seq=seq, subject=_dlq_filter(stage), next=True)
-        except NotFoundError:
-            break
-        if raw.seq is None:
-            break
-        found.append(_stored(raw))
-        seq = raw.seq + 1
-    return found
+    return [_stored(raw) async for raw in read_subject(js, STREAM_DLQ, _dlq_filter(stage), limit)]
 
 
 async def get_dead_letter(js: JetStreamContext, seq: int) -> StoredDeadLetter:

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 
 import nats
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.js import api as js_api
+from nats.js.api import RawStreamMsg
 from nats.js.errors import BadRequestError, NotFoundError
 
 log = logging.getLogger(__name__)
@@ -144,16 +145,19 @@ def stream_configs(retention: Retention) -> list[js_api.StreamConfig]:
     ]
 
 
-async def ensure_topology(js: JetStreamContext, retention: Retention | None = None) -> None:
-    """Create the streams and buckets, or bring their settings up to date. Idempotent;
-    every stage calls it on start so no start order is required."""
+async def ensure_topology(js: JetStreamContext, retention: Retention | None = None, *,
+                          update_existing: bool = True) -> None:
+    """Create the streams and buckets, or (``update_existing``) bring their settings up
+    to date. Idempotent; every stage calls it on start so no start order is required.
+    In a cluster the operator owns retention, so the stages only create what is missing."""
     retention = retention or Retention()
     for config in stream_configs(retention):
         try:
             await js.add_stream(config)
         except BadRequestError:
             # Exists with other settings: take ours (retention is configurable).
-            await js.update_stream(config)
+            if update_existing:
+                await js.update_stream(config)
     await ensure_bucket(js, BUCKET_ACTIONS, ttl=retention.actions_ttl)
 
 
@@ -193,3 +197,20 @@ async def connect(url: str, *, name: str) -> NATS:
         disconnected_cb=on_disconnected,
         reconnected_cb=on_reconnected,
     )
+
+
+async def read_subject(js: JetStreamContext, stream: str, subject: str,
+                       limit: int | None = None) -> AsyncIterator[RawStreamMsg]:
+    """Every stored message of ``subject`` (wildcards allowed), oldest first, by direct
+    gets: reading consumes nothing and creates no consumer."""
+    seq, count = 1, 0
+    while limit is None or count < limit:
+        try:
+            raw = await js.get_msg(stream, seq=seq, subject=subject, next=True)
+        except NotFoundError:
+            return
+        if raw.seq is None:
+            return
+        yield raw
+        count += 1
+        seq = raw.seq + 1

@@ -28,7 +28,11 @@ async def connect_jetstream(service: str) -> NATS:
     import os
 
     nc = await connect(config.nats_url(), name=f"piiguard-{service}")
-    await ensure_topology(nc.jetstream(), Retention.from_env(os.environ))
+    from piiguard.workspaces import cluster_mode
+
+    # In a cluster the operator owns stream retention: create what is missing only.
+    await ensure_topology(nc.jetstream(), Retention.from_env(os.environ),
+                          update_existing=not cluster_mode())
     return nc
 
 
