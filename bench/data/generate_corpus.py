@@ -221,6 +221,15 @@ class Gen:
         ])
 
 
+def api_kind(value: str) -> str:
+    """The kind of a value made by ``api_key``: a vendor's format names its vendor."""
+    if value.startswith("sk-proj-"):
+        return "OPENAI_API_KEY"
+    if value.startswith("SG."):
+        return "SENDGRID_API_KEY"
+    return "GENERIC_API_KEY"
+
+
 HEALTH_SERIOUS = ["type 2 diabetes", "breast cancer", "leukemia", "lymphoma", "HIV",
                   "multiple sclerosis", "bipolar disorder", "schizophrenia", "epilepsy",
                   "Crohn's disease", "lupus", "stage 3 colon cancer", "major depressive disorder",
@@ -369,11 +378,11 @@ class Builder:
             "creds: {u}/{v}", "admin password = {v}", "new password for the shared account: {v}",
             "pwd: {v}", "the vpn password is {v} until Friday", "user {u} pass {v}",
         ]).format(v=g.password(), u=g.f.user_name()), ["PASSWORD"]), "password")
-        self.many(40, lambda: (p([
+        self.many(40, lambda: (lambda v: (p([
             "api_key={v}", "API key: {v}", "token: {v}", "export OPENAI_API_KEY={v}",
             "X-API-Key: {v}", "SENDGRID_API_KEY=\"{v}\"", "twilio auth token {v}",
             "headers = {{\"x-api-key\": \"{v}\"}}", "client_secret: {v}",
-        ]).format(v=g.api_key()), ["GENERIC_API_KEY"]), "generic")
+        ]).format(v=v), [api_kind(v)]))(g.api_key()), "generic")
         self.many(70, lambda: (p([
             "{n} was diagnosed with {c} last month", "{n} has {c}, so please go easy on deadlines",
             "FYI {n} tested positive for {m} and will be out this week",
@@ -435,13 +444,16 @@ class Builder:
             (lambda: f"```js\nconst stripe = require('stripe')('{g.stripe_live()}');\n```",
              ["STRIPE_KEY"]),
             (lambda: f"```\nconfig.api_key = \"{g.api_key()}\"\nconfig.timeout = 30\n```",
-             ["GENERIC_API_KEY"]),
+             None),
         ]
         for _ in range(50):
             fn, kinds = self.r.choice(code)
             lead = self.g.pick(["this is what I have locally:", "repro:", "can someone check "
                                 "why this fails?", "here's my config", ""])
-            self.add(f"{lead}\n{fn()}".strip(), kinds, "code")
+            snippet = fn()
+            if kinds is None:  # an API key: its kind follows its format
+                kinds = [api_kind(snippet.split('"')[1])]
+            self.add(f"{lead}\n{snippet}".strip(), kinds, "code")
 
     # -- negatives ----------------------------------------------------------------------
     def many_neg(self, n: int, fn: Callable[[], tuple[str, list[str]]], group: str) -> None:

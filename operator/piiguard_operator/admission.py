@@ -11,20 +11,21 @@ rights to manage webhooks.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
 import kopf
 
-from piiguard.policy import PolicyError, policy_from_mapping
+from piiguard.errors import PolicyError
+from piiguard.policy import policy_from_mapping
+from piiguard.settings import Settings, load
 
 WEBHOOK_ID = "validate-policy"  # served at https://<service>:<port>/validate-policy
 
 
-def enabled(env: Mapping[str, str] | None = None) -> bool:
-    env = os.environ if env is None else env
-    return env.get("PIIGUARD_ADMISSION_WEBHOOK", "").lower() in {"1", "true", "yes"}
+def enabled(env: Mapping[str, str] | Settings | None = None) -> bool:
+    config = env if isinstance(env, Settings) else load(env)
+    return config.admission_webhook
 
 
 def problem_with(spec: Mapping[str, Any]) -> str | None:
@@ -47,18 +48,17 @@ def validate(spec: kopf.Spec, **_: Any) -> None:
 def register(resource: tuple[str, str, str]) -> None:
     """Register the webhook handler, only when a webhook server will serve it
     (Kopf refuses to start with admission handlers and no server)."""
-    if enabled():
+    if enabled(load()):
         kopf.on.validate(*resource, id=WEBHOOK_ID, operations=["CREATE", "UPDATE"])(validate)
 
 
-def configure(settings: kopf.OperatorSettings, env: Mapping[str, str] | None = None) -> None:
-    env = os.environ if env is None else env
-    if not enabled(env):
+def configure(settings: kopf.OperatorSettings, config: Settings) -> None:
+    if not config.admission_webhook:
         return
     settings.admission.server = kopf.WebhookServer(
         addr="0.0.0.0",
-        port=int(env.get("PIIGUARD_WEBHOOK_PORT") or 9443),
-        host=env.get("PIIGUARD_WEBHOOK_HOST") or None,
-        certfile=env.get("PIIGUARD_WEBHOOK_CERT") or "/etc/piiguard/webhook/tls.crt",
-        pkeyfile=env.get("PIIGUARD_WEBHOOK_KEY") or "/etc/piiguard/webhook/tls.key",
+        port=config.webhook_port,
+        host=config.webhook_host,
+        certfile=str(config.webhook_cert),
+        pkeyfile=str(config.webhook_key),
     )

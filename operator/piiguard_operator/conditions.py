@@ -14,6 +14,7 @@ from typing import Any
 
 READY = "Ready"
 DEGRADED = "Degraded"
+TOKENS_VALID = "TokensValid"  # the scheduled token check (auth.test by the action stage)
 
 
 class Reason:
@@ -28,6 +29,8 @@ class Reason:
     TOKEN_REVOKED = "TokenRevoked"
     SECRETS_UNAVAILABLE = "SecretsUnavailable"
     HEALTHY = "Healthy"
+    TOKEN_CHECK_PASSED = "TokenCheckPassed"
+    TOKEN_CHECK_FAILED = "TokenCheckFailed"
 
 
 @dataclass(frozen=True)
@@ -80,4 +83,4 @@ def find(conditions: Sequence[Mapping[str, Any]] | None, type_: str) -> Mapping[
 
 
 def _order(type_: str) -> tuple[int, str]:
-    return ({READY: 0, DEGRADED: 1}.get(type_, 2), type_)
+    return ({READY: 0, DEGRADED: 1, TOKENS_VALID: 2}.get(type_, 3), type_)

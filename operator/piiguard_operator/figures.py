@@ -10,7 +10,7 @@ from typing import Any
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
-from piiguard.jetstream import STREAM_DLQ, subject_token
+from piiguard.jetstream import STREAM_DLQ, dead_letter_filter
 from piiguard.policy_store import STAGES, Stage, consumer_name, stream_for
 
 
@@ -85,7 +85,7 @@ async def collect(js: JetStreamContext, workspace: str) -> WorkspaceFigures:
 
 async def _dead_lettered(js: JetStreamContext, workspace: str) -> int:
     try:
-        info = await js.stream_info(STREAM_DLQ, subjects_filter=f"piiguard.dlq.*.{subject_token(workspace)}")
+        info = await js.stream_info(STREAM_DLQ, subjects_filter=dead_letter_filter(workspace=workspace))
     except NotFoundError:
         return 0
     return sum((info.state.subjects or {}).values())

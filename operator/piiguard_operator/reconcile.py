@@ -8,7 +8,10 @@ Per workspace ``<ws>`` (its Slack team id as a subject token):
   on PIIGUARD_VERDICTS (see :func:`piiguard.policy_store.consumer_config`), paused
   or resumed as ``spec.queues.<stage>.paused`` says;
 * the policy itself under key ``<ws>`` of the ``piiguard-policies`` bucket, which
-  the services watch.
+  the services watch;
+* its scheduled jobs (sweep, digest, token check) as message schedules in
+  ``PIIGUARD_SCHEDULES`` (:func:`apply_schedules`: rewritten only when changed,
+  removed with the workspace).
 
 Streams are shared by all workspaces, so their retention is the longest any
 policy asks for (:func:`apply_retention`): no workspace loses queued events
@@ -25,8 +28,18 @@ from nats.js import api as js_api
 from nats.js.errors import KeyNotFoundError, NotFoundError
 from nats.js.kv import KeyValue
 
-from piiguard.jetstream import BUCKET_POLICIES, ensure_bucket
-from piiguard.policy import Policy, PolicyError
+from piiguard import schedules
+from piiguard.errors import PolicyError
+from piiguard.jetstream import (
+    BUCKET_ACTIONS,
+    BUCKET_POLICIES,
+    STREAM_AUDIT,
+    STREAM_DLQ,
+    STREAM_EVENTS,
+    STREAM_VERDICTS,
+    ensure_bucket,
+)
+from piiguard.policy import Policy
 from piiguard.policy_store import (
     PAUSED_UNTIL,
     STAGES,
@@ -50,6 +63,11 @@ async def apply_policy(js: JetStreamContext, policy: Policy, *, namespace: str =
     for stage in STAGES:
         await upsert_consumer(js, stage, workspace, policy)
     await publish_policy(js, policy, namespace=namespace, name=name)
+
+
+async def apply_schedules(js: JetStreamContext, policy: Policy) -> list[str]:
+    """The workspace's schedules as its policy says (:func:`piiguard.schedules.reconcile`)."""
+    return await schedules.reconcile(js, policy.workspace.team_id, policy)
 
 
 async def upsert_consumer(
@@ -128,6 +146,7 @@ async def remove_workspace(js: JetStreamContext, workspace: str) -> None:
         await kv.purge(policy_key(workspace))
     except KeyNotFoundError:
         pass
+    await schedules.reconcile(js, workspace, None)
 
 
 async def apply_retention(js: JetStreamContext, max_ages: Mapping[Stage, float]) -> None:
@@ -141,6 +160,24 @@ async def apply_retention(js: JetStreamContext, max_ages: Mapping[Stage, float])
             continue
         log.info("retention of %s set to %ss", stream_for(stage), max_age)
         await js.update_stream(info.config.evolve(max_age=max_age))
+
+
+async def apply_replicas(js: JetStreamContext, replicas: int) -> list[str]:
+    """Bring every stream and bucket to ``replicas`` (PIIGUARD_STREAM_REPLICAS), e.g.
+    after someone changed one by hand; JetStream moves the data itself. Returns the
+    streams changed."""
+    changed = []
+    for name in (STREAM_EVENTS, STREAM_VERDICTS, STREAM_DLQ, STREAM_AUDIT, f"KV_{BUCKET_ACTIONS}",
+                 f"KV_{BUCKET_POLICIES}"):
+        try:
+            info = await js.stream_info(name)
+        except NotFoundError:
+            continue
+        if info.config.num_replicas != replicas:
+            log.warning("%s had %s replica(s): set to %d", name, info.config.num_replicas, replicas)
+            await js.update_stream(info.config.evolve(num_replicas=replicas))
+            changed.append(name)
+    return changed
 
 
 async def _bucket(js: JetStreamContext) -> KeyValue:

@@ -15,9 +15,11 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
+from piiguard.errors import SecretUnreadable
 from piiguard.policy import SecretKeyRef, SecretRefs
+from piiguard.slack_errors import AUTH_ERRORS
 from piiguard_operator.conditions import Reason
 
 log = logging.getLogger(__name__)
@@ -29,13 +31,14 @@ class SecretProblem:
     message: str
 
 
-class SecretUnreadable(Exception):
-    """The API refused to show a Secret (RBAC): not the same as "it does not exist"."""
 
 
 class SecretReader(Protocol):
+    """:class:`piiguard.kube.SecretsApi` in the operator (the same reader as the services')."""
+
     async def read(self, namespace: str, name: str) -> Mapping[str, str] | None:
-        """The Secret's ``data`` (base64 values), or None if there is no such Secret."""
+        """The Secret's ``data`` (base64 values), or None if there is no such Secret;
+        raises SecretUnreadable when RBAC refuses it."""
         ...
 
 
@@ -46,37 +49,6 @@ class TokenVerifier(Protocol):
         ...
 
 
-class KubeSecretReader:
-    """Reads Secrets through Kopf's authenticated API session (the operator's
-    ServiceAccount needs only ``get`` on secrets in the policy namespaces)."""
-
-    def __init__(self, settings: Any, logger: logging.Logger | Any) -> None:
-        self.settings = settings
-        self.logger = logger
-
-    async def read(self, namespace: str, name: str) -> Mapping[str, str] | None:
-        # Kopf has no public client; this is its own authenticated request, with
-        # retries off: a missing or forbidden Secret is an answer, not an outage.
-        from kopf._cogs.clients import api, errors
-
-        try:
-            response = await api.request(
-                "get",
-                f"/api/v1/namespaces/{namespace}/secrets/{name}",
-                settings=self.settings,
-                backoffs=[],
-                logger=self.logger,
-            )
-        except errors.APINotFoundError:
-            return None
-        except errors.APIForbiddenError:
-            raise SecretUnreadable(f"{namespace}/{name}") from None
-        async with response:
-            body = await response.json()
-        return dict(body.get("data") or {})
-
-
-_REJECTED = {"token_revoked", "invalid_auth", "account_inactive", "token_expired", "not_authed"}
 
 
 class SlackTokenVerifier:
@@ -105,7 +77,7 @@ class SlackTokenVerifier:
             await AsyncWebClient(token=token, timeout=10).auth_test()
         except SlackApiError as exc:
             code = str(exc.response.get("error", ""))
-            return code if code in _REJECTED else None
+            return code if code in AUTH_ERRORS else None
         except Exception as exc:  # network trouble: unknown, not revoked
             log.warning("could not check a token with Slack: %s", type(exc).__name__)
         return None

@@ -7,17 +7,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from piiguard.jetstream import BUCKET_JOBS
 from piiguard.policy import Policy
 from piiguard.policy_store import policy_key
 from piiguard_operator import figures
 from piiguard_operator.conditions import (
     DEGRADED,
     READY,
+    TOKENS_VALID,
     Condition,
     Reason,
     merge_conditions,
     now_rfc3339,
 )
+from piiguard_operator.notion import check_notion
 from piiguard_operator.secrets import SecretReader, check_secrets
 
 
@@ -90,7 +93,13 @@ class StatusReport:
         """The status of a running policy: Ready unless its credentials are in trouble."""
         workspace = policy_key(policy.workspace.team_id)
         problems = await check_secrets(policy.secrets, namespace, reader, memo.get("verifier"))
-        if problems:
+        tokens = await token_check(memo, workspace) if memo.get("js") is not None else None
+        if tokens is not None and not tokens.status and not problems:
+            degraded = Condition(DEGRADED, True, Reason.TOKEN_CHECK_FAILED, tokens.message)
+            ready = Condition(READY, False, Reason.SECRETS_UNAVAILABLE,
+                              f"Policy applied to workspace {workspace}, but Slack refuses its "
+                              f"tokens: {tokens.message}")
+        elif problems:
             messages = "; ".join(p.message for p in problems)
             degraded = Condition(DEGRADED, True, problems[0].reason, messages)
             ready = Condition(READY, False, Reason.SECRETS_UNAVAILABLE,
@@ -100,13 +109,50 @@ class StatusReport:
             degraded = Condition(DEGRADED, False, Reason.HEALTHY, "Secrets present")
             ready = Condition(READY, True, Reason.RECONCILED,
                               f"Generation {self.generation} applied to workspace {workspace}")
+        config = memo.get("config")
+        notion = await check_notion(
+            policy, namespace, reader, memo.get("notion_probe"),
+            fallback_token=config.notion_token.get_secret_value().strip() if config is not None else "")
         return {
             "observedGeneration": self.generation,
             "appliedGeneration": self.generation,
             "appliedFingerprint": policy.fingerprint,
             "workspace": workspace,
-            "conditions": merge_conditions(self.conditions, [ready, degraded],
+            "conditions": merge_conditions(self.conditions,
+                                           [ready, degraded, *([tokens] if tokens else []),
+                                            *([notion.condition] if notion.condition else [])],
                                            generation=self.generation),
+            **notion.as_status(),
             "refreshedAt": now_rfc3339(),
             **(await figures.collect(memo.js, workspace)).as_status(),
         }
+
+
+async def token_check(memo: Any, workspace: str) -> Condition | None:
+    """The last scheduled token check of ``workspace`` (``auth.test`` by the action
+    stage, in ``piiguard-jobs``) as the ``TokensValid`` condition; None: none ran yet
+    or its result cannot be read. Names the token and Slack's code, never a value."""
+    import json
+    import time
+
+    from nats.js.errors import BucketNotFoundError, KeyNotFoundError, NotFoundError
+
+    try:
+        kv = memo.get("jobs_kv")
+        if kv is None:  # opened once: a refresh costs one read
+            kv = memo["jobs_kv"] = await memo.js.key_value(BUCKET_JOBS)
+        entry = await kv.get(f"{workspace}.tokens")
+        result = json.loads(entry.value or b"{}")
+        outcome = {str(k): str(v)[:64] for k, v in dict(result.get("tokens") or {}).items()}
+        checked = float(result.get("at") or 0.0)
+    except (BucketNotFoundError, KeyNotFoundError, NotFoundError, ValueError, TypeError, AttributeError):
+        return None
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(checked))
+    refused = {name: code for name, code in outcome.items() if code != "ok"}
+    if not refused:
+        return Condition(TOKENS_VALID, True, Reason.TOKEN_CHECK_PASSED,
+                         f"auth.test accepted the {' and '.join(sorted(outcome))} tokens at {when}")
+    return Condition(TOKENS_VALID, False, Reason.TOKEN_CHECK_FAILED,
+                     "auth.test refused the " + ", ".join(f"{name} token ({code})"
+                                                         for name, code in sorted(refused.items()))
+                     + f" at {when}")

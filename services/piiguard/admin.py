@@ -10,13 +10,14 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from google.protobuf.json_format import MessageToDict
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
-from piiguard import config
+from piiguard import settings
 from piiguard.audit import event_history
 from piiguard.contracts import decode_action_request, decode_event
 from piiguard.deadletter import (
@@ -27,14 +28,46 @@ from piiguard.deadletter import (
     replay_dead_letter,
 )
 from piiguard.jetstream import STREAM_EVENTS, connect
+from piiguard.security.local import local_admin
+from piiguard.security.natsauth import NatsAuth, auth_from_settings
 from piiguard.v1 import audit_pb2, event_pb2
 
 T = TypeVar("T")
 
 
+# ``--data-dir``: the `piiguard up` whose admin identity the CLI uses (set by the CLI).
+DATA_DIR: str | None = None
+
+
+def nats_target(data_dir: str | None = None) -> tuple[list[str], NatsAuth]:
+    """Where the CLI connects and as whom: ``NATS_USER``/``NATS_CREDS`` when set;
+    otherwise the ``admin`` account of the `piiguard up` using ``--data-dir`` (or the
+    default data dir), found there; otherwise ``NATS_URL`` without credentials."""
+    config = settings.load()
+    auth = auth_from_settings(config, "admin")
+    if auth.authenticated:
+        return config.nats_servers, auth
+    if data_dir is not None or "nats_url" not in config.model_fields_set:
+        directory = Path(data_dir) if data_dir is not None else _default_data_dir()
+        local = local_admin(directory) if directory is not None else None
+        if local is not None:
+            return [local[0]], local[1]
+    return config.nats_servers, auth
+
+
+def _default_data_dir() -> Path | None:
+    from piiguard.security.local import default_data_dir
+
+    try:
+        return default_data_dir()
+    except ImportError:  # platformdirs comes with the `local` extra
+        return None
+
+
 def _run(work: Callable[[JetStreamContext], Awaitable[T]]) -> T:
     async def main() -> T:
-        nc = await connect(config.nats_url(), name="piiguard-cli")
+        servers, auth = nats_target(DATA_DIR)
+        nc = await connect(servers, name="piiguard-cli", auth=auth)
         try:
             return await work(nc.jetstream())
         finally:
@@ -130,6 +163,29 @@ def dlq(action: str, seq: int | None, stage: str | None, all_: bool, as_json: bo
     return _usage("piiguard dlq list|show|replay|purge")
 
 
+def notion_webhook_token() -> int:
+    """Print the verification token Notion sent to ``POST /notion/webhook`` (for the
+    admin to paste into Notion's webhook settings). Printed, never logged."""
+    from nats.js.errors import BucketNotFoundError, KeyNotFoundError
+
+    from piiguard.jetstream import BUCKET_NOTION
+
+    async def read(js: JetStreamContext) -> bytes | None:
+        try:
+            entry = await (await js.key_value(BUCKET_NOTION)).get("webhook.verification-token")
+        except (KeyNotFoundError, BucketNotFoundError):
+            return None
+        return entry.value if entry is not None else None
+
+    value = _run(read)
+    if not value:
+        print("piiguard notion webhook-token: no verification token received yet "
+              "(create the webhook subscription in Notion first)", file=sys.stderr)
+        return 1
+    print(value.decode())
+    return 0
+
+
 def events(correlation_id: str, as_json: bool) -> int:
     records = _run(lambda js: event_history(js, correlation_id))
     if not records:
@@ -157,6 +213,28 @@ def events(correlation_id: str, as_json: bool) -> int:
             print(f"    file {scan.file_id}: type={scan.detected_type or '?'} bytes={scan.size} "
                   f"pages={scan.pages_scanned}/{scan.pages} method={scan.method or 'none'} "
                   f"kinds={kinds}" + (f" reason={scan.reason}" if scan.reason else ""))
+    return 0
+
+
+def schedules(as_json: bool) -> int:
+    """``piiguard schedules``: each workspace's scheduled jobs with their next run."""
+    from piiguard.schedules import read_schedules
+
+    found = _run(read_schedules)
+    if as_json:
+        print(json.dumps([s.as_json() for s in found], indent=2))
+        return 0
+    if not found:
+        print("no schedules (is the policy's schedules section all off?)")
+        return 0
+    rows = [("WORKSPACE", "JOB", "SCHEDULE", "TIME ZONE", "RUNS IN", "NEXT RUN")]
+    for item in found:
+        upcoming = item.next_run.isoformat(timespec="seconds") if item.next_run else "?"
+        rows.append((item.workspace, item.job, item.schedule, item.time_zone or "-", item.runs_in,
+                     upcoming))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
     return 0
 
 

@@ -9,7 +9,7 @@ error code, an exception class): never message text.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from nats.js import JetStreamContext
 
@@ -17,9 +17,9 @@ from piiguard.jetstream import (
     HEADER_ID,
     HEADER_MSG_ID,
     STREAM_DLQ,
+    dead_letter_filter,
     dead_letter_subject,
     read_subject,
-    subject_token,
 )
 
 HEADER_STAGE = "Piiguard-Stage"
@@ -71,6 +71,12 @@ class DeadLetter:
         )
 
 
+class DeadLetterSink(Protocol):
+    async def put(self, letter: DeadLetter) -> None:
+        """Make the dead letter durable, or raise."""
+        ...
+
+
 async def publish_dead_letter(js: JetStreamContext, letter: DeadLetter) -> None:
     await js.publish(
         dead_letter_subject(letter.stage, letter.workspace or "unknown"),
@@ -78,6 +84,16 @@ async def publish_dead_letter(js: JetStreamContext, letter: DeadLetter) -> None:
         stream=STREAM_DLQ,
         headers=letter.headers(),
     )
+
+
+class JetStreamDeadLetters:
+    """The ``PIIGUARD_DLQ`` stream as a :class:`DeadLetterSink`."""
+
+    def __init__(self, js: JetStreamContext) -> None:
+        self.js = js
+
+    async def put(self, letter: DeadLetter) -> None:
+        await publish_dead_letter(self.js, letter)
 
 
 @dataclass(frozen=True)
@@ -88,7 +104,7 @@ class StoredDeadLetter:
 
 
 def _dlq_filter(stage: str | None) -> str:
-    return f"piiguard.dlq.{subject_token(stage)}.>" if stage else "piiguard.dlq.>"
+    return dead_letter_filter(stage or None)
 
 
 async def list_dead_letters(js: JetStreamContext, stage: str | None = None,

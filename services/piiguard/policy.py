@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from piiguard.durations import parse_duration
+from piiguard.errors import PolicyError as PolicyError  # re-exported: callers catch it here
+from piiguard.kinds import UNSCANNABLE_FILE, VENDOR_TOKEN_KINDS
 
-class PolicyError(ValueError):
-    """A policy that cannot be used; the message says why (never a secret)."""
+GENERIC_KIND = "GENERIC_API_KEY"  # what vendor tokens were reported as before their own kinds
 
 
 class _Model(BaseModel):
@@ -71,8 +73,21 @@ DEFAULT_DELETE_KINDS: tuple[str, ...] = (
     "MEDICAL_RECORD_NUMBER",
     "DENY_LIST",
 )
+# Country presets (``detection.presets``): each turns on the national ids of one
+# country, deleted like the US ids are by default. A kind named in
+# ``actions.rules`` (exactly or by a glob) keeps the action given there.
+PRESET_KINDS: dict[str, tuple[str, ...]] = {
+    "us": ("US_SSN", "US_ITIN", "US_PASSPORT", "US_DRIVER_LICENSE", "US_BANK_NUMBER"),
+    "br": ("BR_CPF", "BR_CNPJ", "BR_BANK_ACCOUNT"),
+    "uk": ("UK_NINO", "UK_NHS", "UK_BANK_ACCOUNT"),
+    "ca": ("CA_SIN",),
+    "in": ("IN_AADHAAR", "IN_PAN", "IN_BANK_ACCOUNT"),
+    "es": ("ES_NIF", "ES_NIE"),
+    "it": ("IT_FISCAL_CODE",),
+    "au": ("AU_TFN", "AU_BANK_ACCOUNT"),
+}
 # Reported, not deleted: Stripe test-mode keys reach no money (a policy choice).
-DEFAULT_NOTIFY_KINDS: tuple[str, ...] = ("UNSCANNABLE_FILE", "STRIPE_TEST_KEY")
+DEFAULT_NOTIFY_KINDS: tuple[str, ...] = (UNSCANNABLE_FILE, "STRIPE_TEST_KEY")
 
 
 class WorkspaceRef(_Model):
@@ -126,6 +141,10 @@ class FileLimits(_Model):
         50_000_000, ge=1_000_000, le=1_000_000_000,
         description="Largest image (width x height) decoded or rendered; a bigger one is UNSCANNABLE_FILE.",
     )
+    max_files: int = Field(
+        20, ge=1, le=1000,
+        description="Files scanned per message; each one beyond is UNSCANNABLE_FILE, never skipped.",
+    )
 
 
 class DetectionSettings(_Model):
@@ -141,6 +160,11 @@ class DetectionSettings(_Model):
     deny_list: tuple[str, ...] = Field((), description="Values always flagged as DENY_LIST.")
     custom_recognizers: tuple[CustomRecognizer, ...] = ()
     phone_regions: tuple[str, ...] = ("US", "GB")
+    presets: tuple[str, ...] = Field(
+        (),
+        description="Country presets whose national ids are deleted too: "
+        + ", ".join(f"{k} ({'/'.join(v)})" for k, v in PRESET_KINDS.items()) + ".",
+    )
     files: FileLimits = Field(FileLimits(), description="Limits for scanning shared files.")
 
     @field_validator("allow_patterns")
@@ -149,6 +173,22 @@ class DetectionSettings(_Model):
         for pattern in patterns:
             _compile(pattern, "detection.allowPatterns")
         return patterns
+
+    @field_validator("presets")
+    @classmethod
+    def _presets_known(cls, presets: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [p for p in presets if p not in PRESET_KINDS]
+        if unknown:
+            raise ValueError(
+                f"detection.presets: unknown {', '.join(map(repr, unknown))}; "
+                f"known: {', '.join(PRESET_KINDS)}"
+            )
+        return tuple(dict.fromkeys(presets))
+
+    @cached_property
+    def preset_kinds(self) -> frozenset[str]:
+        """Every kind the enabled presets turn on."""
+        return frozenset(kind for preset in self.presets for kind in PRESET_KINDS[preset])
 
     @field_validator("custom_recognizers")
     @classmethod
@@ -166,9 +206,12 @@ class DetectionSettings(_Model):
 
 class MessageSettings(_Model):
     intro: str = Field(
-        "I removed your message in <#{channel}> because it contained {kinds}. "
-        "Here is what you wrote, so you can post it again without them.",
+        "I removed your message in <#{channel}> because it contained {kinds}.",
         description="DM text; {channel} and {kinds} are filled in.",
+    )
+    quote_intro: str = Field(
+        "Here is what you wrote, so you can post it again without them.",
+        description="Added after the intro when the DM quotes the message (quote: original or redacted).",
     )
     notify_intro: str = Field(
         "Your message in <#{channel}> seems to contain {kinds}. "
@@ -188,14 +231,29 @@ class ActionSettings(_Model):
     )
     default: EntityAction = Field(EntityAction.IGNORE, description="Action for unlisted kinds.")
     message: MessageSettings = MessageSettings()
+    admin_channel: str = Field(
+        "",
+        pattern=r"^([CGD][A-Z0-9]{2,31})?$",
+        description="Slack channel id told (one notice per page version, kinds and the reason, "
+        "never values) when the author of a trashed Notion page cannot be reached in Slack; "
+        "empty: nobody is told.",
+    )
 
-    def action_for(self, entity_type: str) -> EntityAction:
-        """Exact kind first, then the most specific (longest) matching glob."""
+    def action_for(self, entity_type: str, presets: frozenset[str] = frozenset()) -> EntityAction:
+        """Exact kind first, then the most specific (longest) matching glob, then
+        the kinds of the enabled country presets (deleted), then the default.
+        A vendor token kind (``GITLAB_TOKEN``...) is a refinement of
+        ``GENERIC_API_KEY``, which reported those tokens before: a rule naming
+        ``GENERIC_API_KEY`` exactly applies to them unless their own kind is named."""
         if entity_type in self.rules:
             return self.rules[entity_type]
+        if entity_type in VENDOR_TOKEN_KINDS and GENERIC_KIND in self.rules:
+            return self.rules[GENERIC_KIND]
         globs = [g for g in self.rules if any(c in g for c in "*?[") and fnmatch.fnmatchcase(entity_type, g)]
         if globs:
             return self.rules[max(globs, key=len)]
+        if entity_type in presets:
+            return EntityAction.DELETE
         return self.default
 
 
@@ -207,13 +265,18 @@ class QueueSettings(_Model):
         (1.0, 5.0, 15.0, 60.0), description="Seconds before each retry; the last repeats."
     )
     ack_wait: float = Field(30.0, gt=0, description="Seconds before an unacked message is redelivered.")
-    max_age: float = Field(
-        24 * 3600.0, gt=0, description="Retention (seconds) of the stream feeding this stage."
+    max_age: float | None = Field(
+        None, gt=0,
+        description="Longest an unhandled message may wait in the stream feeding this stage "
+                    "(a handled one is removed at once). Unset: the deployment's "
+                    "PIIGUARD_EVENTS_MAX_AGE / PIIGUARD_VERDICTS_MAX_AGE (30m). Only lengthens it.",
     )
 
     @field_validator("backoff", "ack_wait", "max_age", mode="before")
     @classmethod
     def _durations(cls, value: Any) -> Any:
+        if value is None:
+            return None
         if isinstance(value, list | tuple):
             return tuple(parse_duration(v) for v in value)
         return parse_duration(value)
@@ -222,6 +285,11 @@ class QueueSettings(_Model):
 class Queues(_Model):
     detection: QueueSettings = QueueSettings()
     action: QueueSettings = QueueSettings(concurrency=8)
+    notion: QueueSettings = Field(
+        QueueSettings(concurrency=4),
+        description="Notion pages fetched and scanned at once by ingest's poller, apart from "
+        "Slack's queues so a burst of pages cannot starve Slack.",
+    )
 
 
 class SecretKeyRef(_Model):
@@ -242,17 +310,224 @@ class SecretRefs(_Model):
     admin_token: SecretKeyRef = Field(
         description="A workspace admin's user token (xoxp-...), to delete other people's messages."
     )
+    app_token: SecretKeyRef | None = Field(
+        None,
+        description="The app-level token (xapp-..., scope connections:write), for Socket Mode "
+                    "(slack.mode socket or both).",
+    )
+
+
+SlackMode = Literal["http", "socket", "both"]
+
+
+class SlackSettings(_Model):
+    """How this workspace's Slack events reach ingest."""
+
+    mode: SlackMode | None = Field(
+        None,
+        description="http: the Events API posts to ingest's /slack/events; socket: ingest holds "
+                    "a Socket Mode connection with the workspace's app token (no public "
+                    "endpoint); both: either, de-duplicated on event_id. Unset: the process's "
+                    "PIIGUARD_SLACK_MODE.",
+    )
+
+    def socket_mode(self, default: str) -> bool:
+        """Whether ingest opens a Socket Mode connection for this workspace."""
+        return (self.mode or default) in ("socket", "both")
+
+
+class IngestApi(_Model):
+    """Who may submit this workspace's content through the Ingest API (gRPC
+    ``Ingest.SubmitEvent``), besides Slack itself."""
+
+    callers: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Names of external callers allowed to submit events for this workspace: the name "
+            "a caller's bearer token is listed under (PIIGUARD_INGEST_API_TOKENS_FILE) or its "
+            "client certificate's CN. Empty: nobody but Slack."
+        ),
+    )
+
+    @field_validator("callers")
+    @classmethod
+    def _caller_names(cls, callers: list[str]) -> list[str]:
+        for name in callers:
+            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}", name):
+                raise PolicyError(f"ingestApi.callers: {name[:70]!r} is not a caller name "
+                                  "(letters, digits, '.', '_', '-'; at most 63)")
+        return callers
+
+
+_NOTION_ID = re.compile(
+    r"(?:^|[^0-9a-fA-F])([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    r"|[0-9a-fA-F]{32})$"
+)
+
+
+def normalize_notion_id(value: str) -> str:
+    """A Notion object id in its canonical dashed, lower-case form, from an id with
+    or without dashes or a Notion URL (``https://www.notion.so/acme/Tickets-<32 hex>?v=...``):
+    the id ends the URL's last path segment, never its query (``?v=`` names a view)."""
+    text = value.strip()
+    if "/" in text:
+        text = text.split("?", 1)[0].split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    match = _NOTION_ID.search(text)
+    if match is None or ("/" not in value and match.start(1) != 0):
+        raise ValueError(f"{value[:80]!r} is not a Notion database id or URL")
+    raw = match.group(1).replace("-", "").lower()
+    return f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
+
+
+class NotionSettings(_Model):
+    """Notion as a second source: the databases whose pages are scanned. Empty or
+    absent: Notion is off and nothing changes for Slack."""
+
+    databases: tuple[str, ...] = Field(
+        (),
+        description="Watched Notion database ids (with or without dashes) or database URLs; "
+        "stored in the dashed form. Pages of other databases are never read.",
+    )
+    poll_interval: float = Field(
+        30.0, ge=5.0, le=86400.0,
+        description="Seconds (or a duration such as 30s) between two polls of a database's data sources.",
+    )
+    look_back: float = Field(
+        86400.0, ge=0.0, le=90 * 86400.0,
+        description="The first poll of a newly watched database scans pages edited this long ago "
+        "(duration, default 24h), not the whole history.",
+    )
+    token_secret_ref: SecretKeyRef | None = Field(
+        None,
+        description="In a cluster, the Secret key holding the Notion integration's token; "
+        "locally (or when unset) NOTION_TOKEN.",
+    )
+    allow_external_file_hosts: tuple[str, ...] = Field(
+        (),
+        description="Host names whose external file URLs may be downloaded and scanned; others "
+        "are never fetched (an SSRF risk) and are reported as UNSCANNABLE_FILE.",
+    )
+
+    @field_validator("poll_interval", "look_back", mode="before")
+    @classmethod
+    def _durations(cls, value: Any) -> Any:
+        return parse_duration(value)
+
+    @field_validator("databases")
+    @classmethod
+    def _ids(cls, databases: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(normalize_notion_id(d) for d in databases))
+
+    @field_validator("allow_external_file_hosts")
+    @classmethod
+    def _hosts(cls, hosts: tuple[str, ...]) -> tuple[str, ...]:
+        for host in hosts:
+            if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*", host):
+                raise ValueError(f"notion.allowExternalFileHosts: {host[:80]!r} is not a host name")
+        return tuple(h.lower() for h in hosts)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.databases)
+
+    def watches(self, database_id: str) -> bool:
+        try:
+            return normalize_notion_id(database_id) in self.databases
+        except ValueError:
+            return False
+
+
+DEFAULT_SWEEP_SCHEDULE = "@every 15m"
+DEFAULT_DIGEST_SCHEDULE = "0 9 * * *"  # every day at 09:00 in schedules.timeZone
+DEFAULT_TOKEN_CHECK_SCHEDULE = "@hourly"
+
+
+class ScheduleSettings(_Model):
+    """The workspace's scheduled jobs, kept as JetStream message schedules
+    (docs/schedules.md). Each is a cron expression (5 fields, or 6 with seconds
+    first), a predefined one (@hourly, @daily, ...), ``@every <duration>``, or
+    ``""`` for off."""
+
+    sweep: str = Field(
+        DEFAULT_SWEEP_SCHEDULE,
+        description="The reconciliation sweep: reads the watched channels' history over "
+                    "sweepWindow and scans what the Events API never delivered. Default "
+                    "every 15 minutes.",
+    )
+    sweep_window: float = Field(
+        7200.0, ge=60.0, le=90 * 86400.0,
+        description="How far back the scheduled sweep reads (a duration, default 2h).",
+    )
+    digest: str = Field(
+        DEFAULT_DIGEST_SCHEDULE,
+        description="The digest posted to actions.adminChannel (when set): deletions and "
+                    "notices by kind and channel over the last day, dead letters waiting, "
+                    "channels that could not be read; never text or names. Default daily "
+                    "at 09:00 (timeZone).",
+    )
+    token_check: str = Field(
+        DEFAULT_TOKEN_CHECK_SCHEDULE,
+        description="The health check of the workspace's Slack tokens (auth.test); a "
+                    "failure shows in the PiiPolicy's status. Default hourly.",
+    )
+    time_zone: str = Field(
+        "UTC",
+        description="IANA time zone of the cron schedules (e.g. Europe/Berlin); @every "
+                    "intervals do not depend on it.",
+    )
+
+    @field_validator("sweep_window", mode="before")
+    @classmethod
+    def _window(cls, value: Any) -> Any:
+        return parse_duration(value)
+
+    @field_validator("sweep", "digest", "token_check")
+    @classmethod
+    def _expression(cls, value: str) -> str:
+        from piiguard import schedule_expr
+
+        schedule_expr.parse(value)
+        return " ".join(value.split())
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from piiguard import schedule_expr
+
+        schedule_expr.time_zone(value)
+        return value
+
+    def expressions(self) -> dict[str, str]:
+        """Each job's schedule as written (``""``: off), by job name."""
+        return {"sweep": self.sweep, "digest": self.digest, "tokenCheck": self.token_check}
 
 
 class Policy(_Model):
     workspace: WorkspaceRef = WorkspaceRef()
+    ingest_api: IngestApi = Field(
+        default_factory=IngestApi,
+        description="External Ingest API callers allowed to submit events for this workspace.",
+    )
     secrets: SecretRefs | None = Field(
         None, description="References to the Secrets holding the workspace's Slack credentials."
+    )
+    slack: SlackSettings = Field(
+        default_factory=SlackSettings,
+        description="How the workspace's Slack events reach ingest (HTTP, Socket Mode or both).",
     )
     channels: ChannelScope = ChannelScope()
     detection: DetectionSettings = DetectionSettings()
     actions: ActionSettings = ActionSettings()
     queues: Queues = Queues()
+    notion: NotionSettings = Field(
+        default_factory=NotionSettings,
+        description="Notion databases watched as a second source (off when empty).",
+    )
+    schedules: ScheduleSettings = Field(
+        default_factory=ScheduleSettings,
+        description="Scheduled jobs (reconciliation sweep, digest, token check), kept in "
+                    "JetStream as message schedules.",
+    )
 
     @model_validator(mode="after")
     def _kinds_named(self) -> Policy:
@@ -269,8 +544,18 @@ class Policy(_Model):
             return False
         return not self.channels.include or channel_id in self.channels.include
 
+    def accepts_ingest_api_caller(self, caller: str, workspace_id: str) -> bool:
+        """Whether ``caller`` may submit events for ``workspace_id`` through the Ingest
+        API: the policy must name that workspace (``workspace.teamId``; a local policy
+        without one serves Slack's signed events only) and list the caller."""
+        from piiguard.jetstream import subject_token
+
+        team_id = self.workspace.team_id
+        return (bool(team_id) and subject_token(team_id) == subject_token(workspace_id)
+                and caller in self.ingest_api.callers)
+
     def action_for(self, entity_type: str) -> EntityAction:
-        return self.actions.action_for(entity_type)
+        return self.actions.action_for(entity_type, self.detection.preset_kinds)
 
     def verdict_for(self, entity_types: Iterable[str]) -> Verdict:
         actions = {self.action_for(kind) for kind in entity_types}
@@ -283,7 +568,9 @@ class Policy(_Model):
     def is_enabled(self, entity_type: str) -> bool:
         """Whether detection should look for a kind at all."""
         if self.detection.entities is not None:
-            return entity_type in self.detection.entities
+            # a list naming GENERIC_API_KEY keeps the vendor tokens it used to cover
+            return entity_type in self.detection.entities or (
+                entity_type in VENDOR_TOKEN_KINDS and GENERIC_KIND in self.detection.entities)
         return self.action_for(entity_type) is not EntityAction.IGNORE
 
     @cached_property
@@ -292,6 +579,14 @@ class Policy(_Model):
         import hashlib
 
         return hashlib.sha256(self.model_dump_json(by_alias=True).encode()).hexdigest()[:16]
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Policy:
+        """A copy with its own fingerprint: pydantic copies the instance's ``__dict__``,
+        where the cached fingerprint of the original lives, and a changed copy must
+        not pass for the original (the engine cache keys on it)."""
+        copied = super().model_copy(update=update, deep=deep)
+        copied.__dict__.pop("fingerprint", None)
+        return copied
 
 
 DEFAULT_POLICY = Policy()
@@ -329,21 +624,6 @@ def policy_from_mapping(raw: Any, *, source: str = "policy") -> Policy:
             for err in exc.errors(include_input=False)
         )
         raise PolicyError(f"{source}: {problems}") from None
-
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
-
-
-def parse_duration(value: Any) -> float:
-    """Seconds from a number or a string such as ``"500ms"``, ``"30s"``, ``"5m"``, ``"24h"``."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
-        match = _DURATION.match(value)
-        if match:
-            return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-    raise ValueError(f"not a duration: {value!r} (use seconds or e.g. '30s', '5m', '24h')")
 
 
 def _compile(pattern: str, where: str) -> re.Pattern[str]:

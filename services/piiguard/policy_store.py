@@ -25,6 +25,7 @@ from nats.js import JetStreamContext
 from nats.js import api as js_api
 from nats.js.kv import KV_DEL, KV_PURGE, KeyValue
 
+from piiguard.errors import PolicyError
 from piiguard.jetstream import (
     BUCKET_POLICIES,
     DELIVERY_HEADROOM,
@@ -35,7 +36,7 @@ from piiguard.jetstream import (
     subject_token,
     verdicts_subject,
 )
-from piiguard.policy import Policy, PolicyError, QueueSettings, policy_from_mapping
+from piiguard.policy import Policy, QueueSettings, policy_from_mapping
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,10 @@ PAUSED_UNTIL = "2999-01-01T00:00:00Z"
 
 PolicyListener = Callable[[str, Policy | None], Awaitable[None] | None]
 """Called with (workspace key, new policy or None when removed) after each change."""
+
+
+PolicyLookup = Callable[[str], Policy | None]
+"""A workspace's policy, or None: that workspace is not ours to serve."""
 
 
 class PolicyStore(Protocol):

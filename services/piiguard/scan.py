@@ -5,7 +5,8 @@ Output: ``{"id": ..., "verdict": "delete"|"allow", "entities": [{"type", "start"
 (``"notify"`` appears only under a policy with notify-only kinds). Entities are
 the kinds the policy acts on; ``--all-entities`` adds the ignored ones. Never
 the matched values. A malformed line yields ``{"id": ..., "error": ...}`` (the
-line number stands in for a missing id) and the scan goes on.
+line number stands in for a missing id) and the scan goes on; so does a text the
+engine failed on (``"error": "detection failed: ..."``) — never a clean verdict.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
-from piiguard.detection.engine import DetectionEngine, Finding, ScanOutcome
+from piiguard.detection.engine import DetectionEngine, DetectionFailed, Finding, ScanOutcome
 from piiguard.policy import Policy
 
 BATCH = 64
@@ -55,12 +56,16 @@ def scan_lines(
 
     def flush() -> Iterator[dict[str, Any]]:
         texts = [text for _, text, error in pending if error is None and text is not None]
-        outcomes = iter(engine.scan_many(texts)) if texts else iter(())
+        outcomes = iter(_scan_each(engine, texts))
         for ident, text, error in pending:
             if error is not None or text is None:
                 yield {"id": ident, "error": error}
+                continue
+            outcome = next(outcomes)
+            if isinstance(outcome, DetectionFailed):
+                yield {"id": ident, "error": f"detection failed: {outcome.reason}"}
             else:
-                yield _verdict_line(ident, next(outcomes), all_entities)
+                yield _verdict_line(ident, outcome, all_entities)
         pending.clear()
 
     for number, line in enumerate(lines, start=1):
@@ -70,6 +75,22 @@ def scan_lines(
         if len(pending) >= BATCH:
             yield from flush()
     yield from flush()
+
+
+def _scan_each(engine: DetectionEngine, texts: list[str]) -> list[ScanOutcome | DetectionFailed]:
+    """Each text's outcome, or the failure of that text alone."""
+    if not texts:
+        return []
+    try:
+        return list(engine.scan_many(texts))
+    except DetectionFailed:
+        results: list[ScanOutcome | DetectionFailed] = []
+        for text in texts:
+            try:
+                results.append(engine.scan(text))
+            except DetectionFailed as failure:
+                results.append(failure)
+        return results
 
 
 def run(policy: Policy, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout,

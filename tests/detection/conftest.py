@@ -14,7 +14,7 @@ def engine() -> DetectionEngine:
 
 
 @pytest.fixture(scope="session")
-def kinds_of(engine: DetectionEngine):  # type: ignore[no-untyped-def]
+def kinds_of(engine: DetectionEngine):
     def kinds(text: str) -> list[str]:
         return engine.scan(text).kinds
 

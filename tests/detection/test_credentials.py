@@ -44,11 +44,11 @@ def _jwt(payload: dict[str, object]) -> str:
         ("Authorization: Bearer 8f7a6d5c4b3a2910ffeeddccbbaa99887766aa11", "GENERIC_API_KEY"),
     ],
 )
-def test_finds_credential(kinds_of, text: str, kind: str) -> None:  # type: ignore[no-untyped-def]
+def test_finds_credential(kinds_of, text: str, kind: str) -> None:
     assert kind in kinds_of(text)
 
 
-def test_private_key_block(kinds_of) -> None:  # type: ignore[no-untyped-def]
+def test_private_key_block(kinds_of) -> None:
     body = "\n".join(["MIIEpAIBAAKCAQEA3Tz2mr7SZiAMfQyuvBjM9Oi8bX1kLm2nQ4rS6tU8vW0xY2zA"] * 4)
     for label in ("RSA PRIVATE KEY", "EC PRIVATE KEY", "OPENSSH PRIVATE KEY", "PRIVATE KEY"):
         text = f"-----BEGIN {label}-----\n{body}\n-----END {label}-----"
@@ -79,21 +79,21 @@ def test_private_key_block(kinds_of) -> None:  # type: ignore[no-untyped-def]
         "aWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
     ],
 )
-def test_placeholders_and_lookalikes_are_clean(kinds_of, text: str) -> None:  # type: ignore[no-untyped-def]
+def test_placeholders_and_lookalikes_are_clean(kinds_of, text: str) -> None:
     assert kinds_of(text) == []
 
 
-def test_specific_kind_wins_over_generic(kinds_of) -> None:  # type: ignore[no-untyped-def]
+def test_specific_kind_wins_over_generic(kinds_of) -> None:
     assert kinds_of(f"api_key={GH}") == ["GITHUB_TOKEN"]
     assert kinds_of("STRIPE_KEY=sk_test_51Hq8ZkLmN3pQrStUvWxYz0a") == ["STRIPE_TEST_KEY"]
 
 
-def test_token_boundaries(engine) -> None:  # type: ignore[no-untyped-def]
+def test_token_boundaries(engine) -> None:
     text = f"use ({GH}) now"
     (finding,) = engine.analyze(text)
     assert text[finding.start : finding.end] == GH
     assert engine.analyze(f"x{GH}") == []  # glued to a word: not a token start
 
 
-def test_stripe_test_key_notifies_not_deletes(engine) -> None:  # type: ignore[no-untyped-def]
+def test_stripe_test_key_notifies_not_deletes(engine) -> None:
     assert engine.scan("sk_test_51Hq8ZkLmN3pQrStUvWxYz0a").verdict.value == "notify"

@@ -17,7 +17,7 @@ import pytest
         "Jamal Wright has epilepsy, so no strobe lights please",
     ],
 )
-def test_health_tied_to_person(kinds_of, text: str) -> None:  # type: ignore[no-untyped-def]
+def test_health_tied_to_person(kinds_of, text: str) -> None:
     assert "MEDICAL_CONDITION" in kinds_of(text)
 
 
@@ -35,15 +35,15 @@ def test_health_tied_to_person(kinds_of, text: str) -> None:  # type: ignore[no-
         "moving to <#C024BE7LR|diabetes-feature>",
     ],
 )
-def test_illness_talk_is_clean(kinds_of, text: str) -> None:  # type: ignore[no-untyped-def]
+def test_illness_talk_is_clean(kinds_of, text: str) -> None:
     assert kinds_of(text) == []
 
 
-def test_mrn_is_health_information(kinds_of) -> None:  # type: ignore[no-untyped-def]
+def test_mrn_is_health_information(kinds_of) -> None:
     assert kinds_of("MRN: 004417823, bed 12") == ["MEDICAL_CONDITION", "MEDICAL_RECORD_NUMBER"]
 
 
-def test_batch_uses_ner_for_unusual_names(engine) -> None:  # type: ignore[no-untyped-def]
+def test_batch_uses_ner_for_unusual_names(engine) -> None:
     texts = ["update: o'neill-smith was diagnosed with lupus", "lunch?"] * 3
     outcomes = engine.scan_many(texts)
     assert [o.kinds for o in outcomes] == [engine.scan(t).kinds for t in texts]

@@ -18,13 +18,16 @@ import nats
 import pytest
 
 from piiguard.jetstream import STREAM_EVENTS
-from piiguard.testing import slack_events
-from piiguard.testing.pipeline import Pipeline
-from piiguard.testing.slack_standin import Call, SlackStandIn
+from piiguard.v1 import audit_pb2, audit_pb2_grpc
+from tests.support import slack_events
+from tests.support.pipeline import Pipeline
+from tests.support.slack_standin import Call, SlackStandIn
 
 T = TypeVar("T")
 
 EXCLUDED_CHANNEL = "CEXCLUDED"
+# An external Ingest API caller that the harness's policy lists (certificate CN).
+SUBMITTER = "e2e-submitter"
 
 
 @dataclass
@@ -71,12 +74,49 @@ class Harness:
             if (c.args.get("metadata") or {}).get("event_payload", {}).get("ts") == ts
         ]
 
+    def history(self, correlation_id: str) -> list[audit_pb2.AuditRecord]:
+        """The event's audit trail (``Audit/GetEventHistory`` on ingest), oldest first."""
+        with self.pipeline.channel("ingest", "admin") as channel:
+            answer = audit_pb2_grpc.AuditStub(channel).GetEventHistory(
+                audit_pb2.GetEventHistoryRequest(correlation_id=correlation_id), timeout=10)
+        return list(answer.records)
+
+    def steps(self, correlation_id: str) -> list[str]:
+        return [audit_pb2.LifecycleStep.Name(r.step)[len("LIFECYCLE_STEP_"):]
+                for r in self.history(correlation_id)]
+
+    def scanned(self, correlation_id: str, timeout: float = 60.0) -> audit_pb2.AuditRecord:
+        """Wait for detection's verdict on the event (its SCANNED record) and return it.
+
+        Detection hands a delete/notify verdict to action *before* recording SCANNED, so
+        a SCANNED record with VERDICT_ALLOW proves positively that nothing will be done."""
+        def scanned() -> audit_pb2.AuditRecord | None:
+            return next((r for r in self.history(correlation_id)
+                         if r.step == audit_pb2.LIFECYCLE_STEP_SCANNED), None)
+
+        record = wait_for(scanned, timeout=timeout)
+        assert record is not None
+        return record
+
+    def quiet(self, timeout: float = 60.0) -> None:
+        """Wait until no stage holds work: every accepted event consumed and acknowledged."""
+        wait_for(self.pipeline.drained, timeout=timeout, interval=0.2)
+
+    def never_published(self, correlation_id: str) -> bool:
+        """Ingest records RECEIVED right after publishing and before answering: without it,
+        the event never reached a stream, so nothing can ever act on it."""
+        return "RECEIVED" not in self.steps(correlation_id)
+
     def stream_messages(self, stream: str = STREAM_EVENTS) -> int:
+        """How many messages the stream has ever stored (its last sequence): the work
+        streams remove handled messages, so what they hold now says nothing about
+        what was published."""
         async def count() -> int:
-            nc = await nats.connect(self.pipeline.nats.url)
+            nc = await nats.connect(self.pipeline.nats.url,
+                                    **self.pipeline.nats_auth().connect_options())
             try:
                 info = await nc.jetstream().stream_info(stream)
-                return int(info.state.messages)
+                return int(info.state.last_seq)
             finally:
                 await nc.close()
 
@@ -94,12 +134,6 @@ def wait_for(probe: Callable[[], T], timeout: float = 30.0, interval: float = 0.
     return value
 
 
-def settle(probe: Callable[[], Any], duration: float = 3.0) -> Any:
-    """Wait ``duration`` and return ``probe()``: for asserting that nothing happens."""
-    time.sleep(duration)
-    return probe()
-
-
 @pytest.fixture(scope="module")
 def slack() -> Iterator[SlackStandIn]:
     with SlackStandIn() as standin:
@@ -107,11 +141,13 @@ def slack() -> Iterator[SlackStandIn]:
 
 
 @contextmanager
-def running_pipeline(workdir: Path, slack: SlackStandIn, policy_yaml: str) -> Iterator[Harness]:
+def running_pipeline(workdir: Path, slack: SlackStandIn, policy_yaml: str,
+                     extra_env: dict[str, str] | None = None) -> Iterator[Harness]:
     """The real pipeline under a policy (YAML), talking to ``slack``."""
     policy = workdir / "policy.yaml"
     policy.write_text(policy_yaml)
-    pipeline = Pipeline(workdir, slack_api_url=slack.api_url, policy_path=policy)
+    pipeline = Pipeline(workdir, slack_api_url=slack.api_url, policy_path=policy,
+                        extra_env=extra_env)
     pipeline.start()
     try:
         yield Harness(pipeline, slack)
@@ -121,6 +157,7 @@ def running_pipeline(workdir: Path, slack: SlackStandIn, policy_yaml: str) -> It
 
 @pytest.fixture(scope="module")
 def harness(tmp_path_factory: pytest.TempPathFactory, slack: SlackStandIn) -> Iterator[Harness]:
-    policy = f"channels:\n  exclude: [{EXCLUDED_CHANNEL}]\n"
+    policy = (f"workspace:\n  teamId: T0001\ningestApi:\n  callers: [{SUBMITTER}]\n"
+              f"channels:\n  exclude: [{EXCLUDED_CHANNEL}]\n")
     with running_pipeline(tmp_path_factory.mktemp("pipeline"), slack, policy) as harness:
         yield harness

@@ -30,10 +30,11 @@ import pytest
 from nats.js import api as js_api
 
 from piiguard.jetstream import STREAM_AUDIT, STREAM_DLQ
-from piiguard.testing import slack_events
-from piiguard.testing.pipeline import Pipeline
-from piiguard.testing.slack_standin import Fault, SlackStandIn
+from piiguard.natsserver import NatsServer
 from piiguard.v1 import audit_pb2
+from tests.support import slack_events
+from tests.support.pipeline import Pipeline
+from tests.support.slack_standin import Fault, SlackStandIn
 
 from .conftest import wait_for
 
@@ -42,6 +43,8 @@ pytestmark = pytest.mark.e2e
 EVENTS = int(os.environ.get("PIIGUARD_CHAOS_EVENTS", "2000"))
 DOOMED_CHANNEL = "CGONE"  # chat.delete answers channel_not_found: must be dead-lettered
 SENDERS = 6
+# Fewer for the run with two processes per stage: twice the processes on the same cores.
+REPLICATED_EVENTS = int(os.environ.get("PIIGUARD_CHAOS_REPLICATED_EVENTS", "600"))
 SEND_SECONDS = float(os.environ.get("PIIGUARD_CHAOS_SECONDS", "60"))  # spread the load over the chaos
 CHAOS_POLICY = """
 queues:
@@ -88,9 +91,9 @@ class Tally:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def plan(rng: random.Random) -> list[Planned]:
+def plan(rng: random.Random, count: int = EVENTS) -> list[Planned]:
     planned: list[Planned] = []
-    for i in range(EVENTS):
+    for i in range(count):
         user = f"U{rng.randrange(60):03d}"
         kind = rng.random()
         if kind < 0.31:
@@ -114,12 +117,16 @@ def plan(rng: random.Random) -> list[Planned]:
     return planned
 
 
-def send_until_accepted(url: str, secret: str, payload: dict[str, Any], tally: Tally,
+def send_until_accepted(urls: list[str], secret: str, payload: dict[str, Any], tally: Tally,
                         deadline: float) -> None:
-    """What Slack does: retry (with X-Slack-Retry-Num) until it gets a 2xx."""
+    """What Slack does: retry (with X-Slack-Retry-Num) until it gets a 2xx. Several
+    ``urls`` (ingest replicas): each attempt goes to the next, as a load balancer
+    routes around a pod that is down."""
     attempt = 0
+    first = random.randrange(len(urls))
     while time.monotonic() < deadline:
         body, headers = slack_events.signed(secret, payload, retry_num=attempt or None)
+        url = urls[(first + attempt) % len(urls)]
         request = urllib.request.Request(url, data=body, headers=headers, method="POST")
         try:
             with urllib.request.urlopen(request, timeout=5) as response:
@@ -140,21 +147,23 @@ def send_until_accepted(url: str, secret: str, payload: dict[str, Any], tally: T
 class Chaos(threading.Thread):
     """SIGKILLs and restarts a random process every few seconds."""
 
-    def __init__(self, pipeline: Pipeline, rng: random.Random) -> None:
+    def __init__(self, pipeline: Pipeline, rng: random.Random,
+                 victims: list[str] | None = None) -> None:
         super().__init__(name="chaos", daemon=True)
         self.pipeline = pipeline
         self.rng = rng
+        self.victims = victims or ["ingest", "detection", "action", "action", "detection", "nats-server"]
         self.stopping = threading.Event()
         self.kills: collections.Counter[str] = collections.Counter()
         self.error: BaseException | None = None
 
     def run(self) -> None:
-        victims = ["ingest", "detection", "action", "action", "detection", "nats-server"]
         try:
             while not self.stopping.wait(self.rng.uniform(2.0, 4.0)):
-                victim = self.rng.choice(victims)
+                victim = self.rng.choice(self.victims)
                 self.kills[victim] += 1
                 if victim == "nats-server":
+                    assert isinstance(self.pipeline.nats, NatsServer)
                     self.pipeline.nats.kill()
                     time.sleep(self.rng.uniform(0.2, 1.5))
                     self.pipeline.nats.start()
@@ -164,9 +173,9 @@ class Chaos(threading.Thread):
             self.error = exc
 
 
-def read_stream(url: str, stream: str) -> list[Any]:
+def read_stream(pipeline: Pipeline, stream: str) -> list[Any]:
     async def read() -> list[Any]:
-        nc = await nats.connect(url)
+        nc = await nats.connect(pipeline.nats.url, **pipeline.nats_auth().connect_options())
         try:
             js = nc.jetstream()
             info = await js.stream_info(stream)
@@ -192,25 +201,51 @@ def read_stream(url: str, stream: str) -> list[Any]:
     return asyncio.run(read())
 
 
-@pytest.fixture
-def chaos_pipeline(tmp_path: Path) -> Iterator[tuple[Pipeline, SlackStandIn]]:
+def chaos_pipeline_for(tmp_path: Path, stage_replicas: int) -> Iterator[tuple[Pipeline, SlackStandIn]]:
     policy = tmp_path / "policy.yaml"
     policy.write_text(CHAOS_POLICY)
     with SlackStandIn() as slack:
         slack.fail_permanently("chat.delete", "channel", DOOMED_CHANNEL, "channel_not_found")
-        pipeline = Pipeline(tmp_path / "pipeline", slack_api_url=slack.api_url, policy_path=policy)
-        pipeline.start()
+        pipeline = Pipeline(tmp_path / "pipeline", slack_api_url=slack.api_url, policy_path=policy,
+                            stage_replicas=stage_replicas)
+        pipeline.start(timeout=180)
         try:
             yield pipeline, slack
         finally:
             pipeline.stop()
 
 
+@pytest.fixture
+def chaos_pipeline(tmp_path: Path) -> Iterator[tuple[Pipeline, SlackStandIn]]:
+    yield from chaos_pipeline_for(tmp_path, 1)
+
+
+@pytest.fixture
+def replicated_pipeline(tmp_path: Path) -> Iterator[tuple[Pipeline, SlackStandIn]]:
+    yield from chaos_pipeline_for(tmp_path, 2)
+
+
 @pytest.mark.timeout(600)
 def test_no_event_lost_none_acted_on_twice(chaos_pipeline: tuple[Pipeline, SlackStandIn]) -> None:
     pipeline, slack = chaos_pipeline
     rng = random.Random(20261123)
-    planned = plan(rng)
+    run_chaos(pipeline, slack, plan(rng), Chaos(pipeline, rng), "chaos")
+
+
+@pytest.mark.timeout(600)
+def test_two_processes_per_stage_killed_independently(
+        replicated_pipeline: tuple[Pipeline, SlackStandIn]) -> None:
+    """Two processes of every stage share the consumers (and two ingest endpoints the
+    load); any one of the six is SIGKILLed and restarted, independently of the others."""
+    pipeline, slack = replicated_pipeline
+    rng = random.Random(20261201)
+    chaos = Chaos(pipeline, rng, victims=list(pipeline.instances))
+    run_chaos(pipeline, slack, plan(rng, REPLICATED_EVENTS), chaos, "two per stage")
+    assert sum(chaos.kills.values()) >= 4, dict(chaos.kills)  # the chaos really happened
+
+
+def run_chaos(pipeline: Pipeline, slack: SlackStandIn, planned: list[Planned], chaos: Chaos,
+              label: str) -> None:
     flaky = random.Random(7)
     slack.inject(Fault("chat.delete", count=60, status=429, retry_after=1,
                        when=lambda _: flaky.random() < 0.05))
@@ -218,7 +253,6 @@ def test_no_event_lost_none_acted_on_twice(chaos_pipeline: tuple[Pipeline, Slack
     slack.inject(Fault("conversations.open", count=40, delay=1.5, when=lambda _: flaky.random() < 0.05))
 
     tally = Tally()
-    chaos = Chaos(pipeline, rng)
     chaos.start()
     started = time.monotonic()
     deadline = started + 360
@@ -236,7 +270,8 @@ def test_no_event_lost_none_acted_on_twice(chaos_pipeline: tuple[Pipeline, Slack
                 slot = next_slot[0]
                 next_slot[0] += interval
             time.sleep(max(0.0, slot - time.monotonic()))
-            send_until_accepted(pipeline.events_url, pipeline.signing_secret, item.payload, tally, deadline)
+            send_until_accepted(pipeline.events_urls, pipeline.signing_secret, item.payload, tally,
+                                deadline)
 
     senders = [threading.Thread(target=sender, daemon=True) for _ in range(SENDERS)]
     for thread in senders:
@@ -252,15 +287,18 @@ def test_no_event_lost_none_acted_on_twice(chaos_pipeline: tuple[Pipeline, Slack
     def deleted() -> set[tuple[str, str]]:
         return slack.deleted_messages()
 
-    # Keep the chaos going a little while the backlog drains, then let it finish.
-    time.sleep(8)
+    # Keep the chaos going while the backlog drains, for two more kills, then let it finish.
+    kills_when_sent = chaos.kills.total()
+    wait_for(lambda: chaos.kills.total() >= kills_when_sent + 2 or chaos.error, timeout=60, interval=0.2)
     chaos.stopping.set()
     chaos.join(60)
     assert chaos.error is None, chaos.error
     wait_for(lambda: expected_pii <= deleted(), timeout=240, interval=1.0)
     soft_wait(lambda: len(slack.notices()) >= len(expected_pii), timeout=120)
     soft_wait(lambda: doomed_ids <= {d.letter_id for d in dead_letters(pipeline)}, timeout=60)
-    time.sleep(5)  # anything acted on twice would show up by now
+    # Nothing left in flight: every stage's consumer has nothing pending or unacknowledged,
+    # so anything acted on twice has shown up by now.
+    wait_for(pipeline.drained, timeout=120, interval=0.5)
     finished = time.monotonic()
 
     # Every PII message deleted (exactly once: Slack refuses a second delete), nothing else.
@@ -277,7 +315,7 @@ def test_no_event_lost_none_acted_on_twice(chaos_pipeline: tuple[Pipeline, Slack
     assert {d.reason for d in letters} == {"slack chat.delete: channel_not_found"}
     # Every accepted event's audit trail is complete.
     trails: dict[str, set[str]] = collections.defaultdict(set)
-    for message in read_stream(pipeline.nats.url, STREAM_AUDIT):
+    for message in read_stream(pipeline, STREAM_AUDIT):
         record = audit_pb2.AuditRecord.FromString(message.data)
         trails[record.correlation_id].add(audit_pb2.LifecycleStep.Name(record.step))
     incomplete = []
@@ -294,7 +332,7 @@ def test_no_event_lost_none_acted_on_twice(chaos_pipeline: tuple[Pipeline, Slack
     assert tally.accepted == {p.payload["event_id"] for p in planned}
 
     print(
-        f"\nchaos: {len(planned)} events ({len(expected_pii)} with PII, "
+        f"\n{label}: {len(planned)} events ({len(expected_pii)} with PII, "
         f"{sum(p.resend for p in planned)} re-sent, {sum(bool(p.edit_of) for p in planned)} edits), "
         f"{tally.posts} accepted posts, {tally.refused} refused/failed posts retried; "
         f"kills: {dict(chaos.kills)}; slack calls: "
@@ -315,7 +353,7 @@ def diagnose(pipeline: Pipeline, planned: list[Planned], missing: set[tuple[str,
     ids = {p.payload["event_id"] for p in planned
            if (p.payload["event"]["channel"], p.edit_of or p.payload["event"]["ts"]) in missing}
     trails: dict[str, list[str]] = collections.defaultdict(list)
-    for message in read_stream(pipeline.nats.url, STREAM_AUDIT):
+    for message in read_stream(pipeline, STREAM_AUDIT):
         record = audit_pb2.AuditRecord.FromString(message.data)
         if record.correlation_id in ids:
             trails[record.correlation_id].append(
@@ -333,5 +371,5 @@ class Letter:
 def dead_letters(pipeline: Pipeline) -> list[Letter]:
     return [
         Letter(m.headers.get("Piiguard-Id", ""), m.headers.get("Piiguard-Reason", ""))
-        for m in read_stream(pipeline.nats.url, STREAM_DLQ)
+        for m in read_stream(pipeline, STREAM_DLQ)
     ]

@@ -13,15 +13,14 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 
-import grpc
 import pytest
 
-from piiguard.testing import slack_events
-from piiguard.testing.slack_standin import SlackStandIn
-from piiguard.v1 import audit_pb2, audit_pb2_grpc
+from piiguard.v1 import audit_pb2, audit_pb2_grpc, detection_pb2
 from tests.files import samples
+from tests.support import slack_events
+from tests.support.slack_standin import SlackStandIn
 
-from .conftest import Harness, running_pipeline, settle, wait_for
+from .conftest import Harness, running_pipeline, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -70,8 +69,7 @@ def dm_text(harness: Harness, ts: str) -> str:
 
 
 def history(harness: Harness, correlation_id: str) -> list[audit_pb2.AuditRecord]:
-    port = harness.pipeline.grpc_ports["ingest"]
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+    with harness.pipeline.channel("ingest", "admin") as channel:
         answer = audit_pb2_grpc.AuditStub(channel).GetEventHistory(
             audit_pb2.GetEventHistoryRequest(correlation_id=correlation_id), timeout=10)
     return list(answer.records)
@@ -109,11 +107,13 @@ def test_ssn_screenshot_vanishes_with_its_file_and_the_dm_names_it(harness: Harn
     assert scan.size == len(samples.ssn_photo_jpeg())
     assert {(k.entity_type, k.count) for k in scan.kinds} == {("US_SSN", 1)}
     finding = next(f for f in records[0].findings if f.file_id == file_id)
-    assert (finding.file_name, finding.page) == ("ssn.jpg", 1)
+    assert (finding.file_name, finding.page) == ("", 1)  # ids and pages, never the file's name
+    assert scan.name == ""
 
 
 def test_pii_files_go_and_clean_look_alikes_stay(harness: Harness) -> None:
     posted = {}
+    event_ids: dict[str, str] = {}
     for i, sample in enumerate(samples.pii_and_clean("high")):
         if sample.name == "ssn-photo.jpg":
             continue  # the test above
@@ -121,6 +121,7 @@ def test_pii_files_go_and_clean_look_alikes_stay(harness: Harness) -> None:
                                     user=f"U{i:04d}", relative=i % 2 == 0,
                                     thread_ts="1700000000.000200" if i % 3 == 0 else None)
         posted[sample.name] = (sample, payload["event"]["ts"], file_id)
+        event_ids[sample.name] = payload["event_id"]
 
     for name, (sample, ts, file_id) in posted.items():
         if not sample.kinds:
@@ -140,7 +141,10 @@ def test_pii_files_go_and_clean_look_alikes_stay(harness: Harness) -> None:
                 and file_id not in deleted_files(harness)]
 
     clean = [name for name, (sample, _, _) in posted.items() if not sample.kinds]
-    assert sorted(settle(untouched, 3.0)) == sorted(clean)
+    # Detection's verdict on each clean one (recorded after any hand-off to action): allow.
+    for name in clean:
+        assert harness.scanned(event_ids[name], timeout=90).verdict == detection_pb2.VERDICT_ALLOW, name
+    assert sorted(untouched()) == sorted(clean)
 
 
 def test_message_with_several_files_lists_each(harness: Harness) -> None:

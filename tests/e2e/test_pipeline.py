@@ -11,11 +11,11 @@ import time
 import grpc
 import pytest
 
-from piiguard.testing import slack_events
-from piiguard.testing.slack_standin import BOT_USER_ID
 from piiguard.v1 import detection_pb2, detection_pb2_grpc, event_pb2, ingest_pb2, ingest_pb2_grpc
+from tests.support import slack_events
+from tests.support.slack_standin import BOT_USER_ID
 
-from .conftest import EXCLUDED_CHANNEL, Harness, settle, wait_for
+from .conftest import EXCLUDED_CHANNEL, SUBMITTER, Harness, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -66,7 +66,7 @@ def test_card_number_is_deleted_and_author_told(harness: Harness) -> None:
     intro = blocks[0]["text"]["text"]
     assert "credit card number" in intro
     assert "4539" not in dm[0].args["text"]  # push-notification text carries no PII
-    settle(lambda: None, 2.0)
+    harness.quiet()  # nothing left in flight that could act again
     assert len(harness.deletes_of(ts)) == 1 and len(harness.dms_about(ts)) == 1
 
 
@@ -118,14 +118,17 @@ def test_look_alikes_are_left_alone(harness: Harness) -> None:
     payloads = [slack_events.message_event(text) for text in LOOK_ALIKES]
     for payload in payloads:
         assert harness.post(payload).status == 200
-    assert settle(lambda: [c for p in payloads for c in harness.deletes_of(p["event"]["ts"])]) == []
+    verdicts = {p["event"]["text"]: harness.scanned(p["event_id"]).verdict for p in payloads}
+    assert verdicts == dict.fromkeys(LOOK_ALIKES, detection_pb2.VERDICT_ALLOW)
+    assert [c for p in payloads for c in harness.deletes_of(p["event"]["ts"])] == []
 
 
 def test_clean_message_is_never_touched(harness: Harness) -> None:
     payload = slack_events.message_event(CLEAN_TEXT)
     ts = payload["event"]["ts"]
     assert harness.post(payload).status == 200
-    assert settle(lambda: harness.deletes_of(ts) + harness.dms_about(ts)) == []
+    assert harness.scanned(payload["event_id"]).verdict == detection_pb2.VERDICT_ALLOW
+    assert harness.deletes_of(ts) + harness.dms_about(ts) == []
 
 
 def test_slack_retry_of_the_same_event_is_acted_on_once(harness: Harness) -> None:
@@ -137,7 +140,7 @@ def test_slack_retry_of_the_same_event_is_acted_on_once(harness: Harness) -> Non
     assert (first.status, retry.status, again.status) == (200, 200, 200)
     assert retry.body["status"] == "SUBMIT_STATUS_DUPLICATE"
     wait_for(lambda: harness.dms_about(ts))
-    settle(lambda: None, 2.0)
+    harness.quiet()
     assert len(harness.deletes_of(ts)) == 1
     assert len(harness.dms_about(ts)) == 1
 
@@ -149,14 +152,16 @@ def test_own_bot_messages_are_not_scanned(harness: Harness) -> None:
     assert answer.status == 200 and answer.body.get("ignored") == "own bot message"
     bot_post = slack_events.message_event(CARD_TEXT, user=BOT_USER_ID)
     assert harness.post(bot_post).body.get("ignored") == "own bot message"
-    assert settle(lambda: harness.deletes_of(bot_post["event"]["ts"])) == []
+    assert harness.never_published(payload["event_id"]) and harness.never_published(bot_post["event_id"])
+    assert harness.deletes_of(bot_post["event"]["ts"]) == []
 
 
 def test_unwatched_channel_is_never_scanned(harness: Harness) -> None:
     payload = slack_events.message_event(CARD_TEXT, channel=EXCLUDED_CHANNEL)
     answer = harness.post(payload)
     assert answer.status == 200 and answer.body["status"] == "SUBMIT_STATUS_IGNORED"
-    assert settle(lambda: harness.deletes_of(payload["event"]["ts"])) == []
+    assert harness.steps(payload["event_id"]) == ["IGNORED"]  # recorded, never published
+    assert harness.deletes_of(payload["event"]["ts"]) == []
 
 
 @pytest.mark.parametrize("subtype", ["message_deleted", "channel_join", "channel_leave", "bot_message"])
@@ -174,7 +179,8 @@ def test_bad_signature_is_refused_and_nothing_published(harness: Harness) -> Non
     unsigned = harness.post(payload, headers={"X-Slack-Signature": ""})
     assert unsigned.status == 401
     assert harness.stream_messages() == before
-    assert settle(lambda: harness.deletes_of(payload["event"]["ts"]), 1.0) == []
+    assert harness.never_published(payload["event_id"])
+    assert harness.deletes_of(payload["event"]["ts"]) == []
 
 
 def test_six_minute_old_timestamp_is_refused(harness: Harness) -> None:
@@ -202,18 +208,19 @@ def test_url_verification_challenge_is_answered(harness: Harness) -> None:
 
 
 def test_grpc_ingest_and_detection_share_the_stream_handlers(harness: Harness) -> None:
-    ports = harness.pipeline.grpc_ports
     event = event_pb2.Event(event_id="EvGRPC1", workspace_id="T0001", channel_id="C0001",
                             user_id="UDAVE", ts=f"{time.time():.6f}", text=CARD_TEXT,
                             channel_type=event_pb2.CHANNEL_TYPE_PUBLIC)
-    with grpc.insecure_channel(f"127.0.0.1:{ports['detection']}") as channel:
+    with harness.pipeline.channel("detection", "admin") as channel:
         scan = detection_pb2_grpc.DetectionStub(channel).Scan(
             detection_pb2.ScanRequest(event=event, dry_run=True), timeout=20)
     assert scan.result.verdict == detection_pb2.VERDICT_DELETE
     assert [(f.entity_type, f.start, f.end) for f in scan.result.findings] == [("CREDIT_CARD", 11, 30)]
-    assert settle(lambda: harness.deletes_of(event.ts), 1.0) == []  # dry run: nothing done
+    assert harness.history(event.event_id) == []  # dry run: nothing published or recorded
+    assert harness.deletes_of(event.ts) == []
 
-    with grpc.insecure_channel(f"127.0.0.1:{ports['ingest']}") as channel:
+    submitter = harness.pipeline.caller_certificate(SUBMITTER)
+    with harness.pipeline.channel("ingest", certificate=submitter) as channel:
         stub = ingest_pb2_grpc.IngestStub(channel)
         accepted = stub.SubmitEvent(ingest_pb2.SubmitEventRequest(event=event), timeout=10)
         duplicate = stub.SubmitEvent(ingest_pb2.SubmitEventRequest(event=event), timeout=10)

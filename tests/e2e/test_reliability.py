@@ -6,31 +6,31 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from typing import Any
 
-import grpc
 import nats
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from piiguard.jetstream import events_subject, verdicts_subject
-from piiguard.testing import slack_events
-from piiguard.testing.slack_standin import Fault, SlackStandIn
 from piiguard.v1 import audit_pb2, audit_pb2_grpc, event_pb2, ingest_pb2, ingest_pb2_grpc
+from tests.support import slack_events
+from tests.support.slack_standin import Fault, SlackStandIn
 
-from .conftest import Harness, running_pipeline, settle, wait_for
+from .conftest import SUBMITTER, Harness, running_pipeline, wait_for
 
 pytestmark = pytest.mark.e2e
 
-FAST_RETRIES = """
+FAST_RETRIES = f"""
+workspace: {{teamId: T0001}}
+ingestApi: {{callers: [{SUBMITTER}]}}
 queues:
-  detection: {maxAttempts: 3, backoff: ["200ms", "500ms"], ackWait: 10s}
-  action: {maxAttempts: 3, backoff: ["200ms", "500ms"], ackWait: 10s}
+  detection: {{maxAttempts: 3, backoff: ["200ms", "500ms"], ackWait: 10s}}
+  action: {{maxAttempts: 3, backoff: ["200ms", "500ms"], ackWait: 10s}}
 """
 
 
@@ -41,7 +41,7 @@ def harness(tmp_path_factory: pytest.TempPathFactory, slack: SlackStandIn) -> It
 
 
 def cli(harness: Harness, *args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, NATS_URL=harness.pipeline.nats.url)
+    env = harness.pipeline.cli_env()  # as the operators' admin identity
     return subprocess.run([sys.executable, "-m", "piiguard", *args], env=env, capture_output=True,
                           text=True, timeout=60)
 
@@ -53,12 +53,16 @@ def dead_letters(harness: Harness) -> list[dict[str, Any]]:
 
 
 def dead_letter_for(harness: Harness, predicate: Any) -> dict[str, Any]:
-    return wait_for(lambda: next((d for d in dead_letters(harness) if predicate(d)), None), timeout=30)
+    letter: dict[str, Any] | None = wait_for(
+        lambda: next((d for d in dead_letters(harness) if predicate(d)), None), timeout=30)
+    assert letter is not None
+    return letter
 
 
 def publish_raw(harness: Harness, subject: str, data: bytes) -> None:
     async def publish() -> None:
-        nc = await nats.connect(harness.pipeline.nats.url)
+        nc = await nats.connect(harness.pipeline.nats.url,
+                                **harness.pipeline.nats_auth().connect_options())
         try:
             await nc.jetstream().publish(subject, data)
         finally:
@@ -109,7 +113,7 @@ def test_rate_limit_is_waited_out_and_acted_on_once(harness: Harness) -> None:
     ts = payload["event"]["ts"]
     wait_for(lambda: ts in {t for _, t in harness.slack.deleted_messages()}, timeout=40)
     wait_for(lambda: harness.dms_about(ts), timeout=20)
-    settle(lambda: None, 1.5)
+    harness.quiet()  # nothing left in flight that could act again
     assert len(harness.dms_about(ts)) == 1
 
 
@@ -119,7 +123,7 @@ def test_server_errors_are_retried(harness: Harness) -> None:
     ts = payload["event"]["ts"]
     wait_for(lambda: harness.dms_about(ts) and any(
         c.args.get("channel") == "DURETRY" for c in harness.slack.calls("chat.postMessage")), timeout=40)
-    settle(lambda: None, 1.5)
+    harness.quiet()
     assert len(harness.deletes_of(ts)) == 1
     delivered = [c for c in harness.dms_about(ts)]
     # 4 refused attempts may reach the stand-in, exactly one was accepted.
@@ -156,10 +160,9 @@ def test_permanent_error_is_dead_lettered_then_replayed(harness: Harness) -> Non
 def test_audit_trail_over_grpc(harness: Harness) -> None:
     payload = post_pii(harness, user="UAUDIT")
     wait_for(lambda: harness.dms_about(payload["event"]["ts"]))
-    port = harness.pipeline.grpc_ports["ingest"]
 
     def steps() -> set[str]:
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        with harness.pipeline.channel("ingest", "admin") as channel:
             answer = audit_pb2_grpc.AuditStub(channel).GetEventHistory(
                 audit_pb2.GetEventHistoryRequest(correlation_id=payload["event_id"]), timeout=10)
         return {audit_pb2.LifecycleStep.Name(r.step) for r in answer.records}
@@ -177,10 +180,10 @@ def test_enormous_body_is_refused(harness: Harness) -> None:
 
 
 def test_pathological_text_is_scanned_in_bounded_time_or_dead_lettered(harness: Harness) -> None:
-    port = harness.pipeline.grpc_ports["ingest"]
     texts = {"EvDIGITS": "7" * 50_000, "EvMEGA": ("lorem ipsum dolor 12345 " * 44_000)[:1_000_000]}
-    with grpc.insecure_channel(f"127.0.0.1:{port}",
-                               options=[("grpc.max_send_message_length", 8 * 1024 * 1024)]) as channel:
+    submitter = harness.pipeline.caller_certificate(SUBMITTER)
+    with harness.pipeline.channel("ingest", certificate=submitter,
+                                  options=[("grpc.max_send_message_length", 8 * 1024 * 1024)]) as channel:
         stub = ingest_pb2_grpc.IngestStub(channel)
         for event_id, text in texts.items():
             stub.SubmitEvent(ingest_pb2.SubmitEventRequest(event=event_pb2.Event(
@@ -221,7 +224,7 @@ def test_sigterm_lets_in_flight_work_finish_without_doing_it_twice(harness: Harn
     assert code == 0
     harness.pipeline.restart("action", kill=False)
     wait_for(lambda: harness.slack.notices() and any(n["ts"] == ts for n in harness.slack.notices()))
-    settle(lambda: None, 3.0)
+    harness.quiet()
     assert [n["ts"] for n in harness.slack.notices()].count(ts) == 1
     assert len(harness.deletes_of(ts)) == 1
 
@@ -231,10 +234,9 @@ def test_revoked_token_is_dead_lettered_and_action_turns_unhealthy(harness: Harn
     payload = post_pii(harness)
     letter = dead_letter_for(harness, lambda d: d["correlation_id"] == payload["event_id"])
     assert letter["reason"] == "slack chat.delete: token_revoked (SLACK_ADMIN_TOKEN)"
-    port = harness.pipeline.grpc_ports["action"]
 
     def status() -> int:
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        with harness.pipeline.channel("action", "admin") as channel:
             return int(health_pb2_grpc.HealthStub(channel).Check(
                 health_pb2.HealthCheckRequest(service="piiguard.v1.Action"), timeout=5).status)
 

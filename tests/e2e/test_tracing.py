@@ -20,12 +20,14 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from piiguard import telemetry
 from piiguard.action import main as action_main
 from piiguard.detection import main as detection_main
 from piiguard.ingest import main as ingest_main
 from piiguard.natsserver import NatsServer, free_port
-from piiguard.testing import slack_events
-from piiguard.testing.slack_standin import SlackStandIn
+from piiguard.security.localca import LocalCA
+from tests.support import slack_events
+from tests.support.slack_standin import SlackStandIn
 
 pytestmark = pytest.mark.e2e
 
@@ -51,7 +53,9 @@ def exporter() -> Iterator[InMemorySpanExporter]:
         GrpcAioInstrumentorClient().instrument()
     processor = SimpleSpanProcessor(memory)
     provider.add_span_processor(processor)
+    telemetry.instrument_http()  # as every stage process does at start
     yield memory
+    telemetry.uninstrument_http()
     processor.shutdown()
 
 
@@ -68,8 +72,12 @@ async def test_one_trace_spans_all_three_services(
             monkeypatch.setenv(name, value)
         stop = asyncio.Event()
         tasks = []
-        for serve in (detection_main.serve, action_main.serve, ingest_main.serve):
+        ca = LocalCA.create(tmp_path / "tls")
+        for name, serve in (("detection", detection_main.serve), ("action", action_main.serve),
+                            ("ingest", ingest_main.serve)):
             monkeypatch.setenv("PIIGUARD_GRPC_PORT", str(free_port()))
+            for variable, value in ca.issue_component(name).env().items():
+                monkeypatch.setenv(variable, value)
             tasks.append(asyncio.create_task(serve(stop)))
             await asyncio.sleep(0)  # let it read its configuration
         try:
@@ -106,6 +114,16 @@ async def test_one_trace_spans_all_three_services(
             "slack chat.delete", "slack chat.postMessage"} <= names
     scopes = {s.instrumentation_scope.name for s in the_trace if s.instrumentation_scope}
     assert {"piiguard.ingest", "piiguard.detection", "piiguard.action", "piiguard.action.slack"} <= scopes
+    # HTTP in (Slack's POST to ingest) and out (slack_sdk's calls) are in the same trace,
+    # and an outgoing span names only host and API method.
+    assert {"opentelemetry.instrumentation.aiohttp_server",
+            "opentelemetry.instrumentation.aiohttp_client"} <= scopes, scopes
+    client_urls = {str(value) for s in the_trace
+                   if s.instrumentation_scope
+                   and s.instrumentation_scope.name == "opentelemetry.instrumentation.aiohttp_client"
+                   for key, value in (s.attributes or {}).items() if key in ("http.url", "url.full")}
+    assert client_urls and all("?" not in url for url in client_urls), client_urls
+    assert any(url.endswith("/api/chat.delete") for url in client_urls), client_urls
 
     forbidden = [TEXT, "4539 1488 0343 6467", "4539148803436467", SECRET, BOT_TOKEN, ADMIN_TOKEN]
     for span in spans:

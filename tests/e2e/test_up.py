@@ -4,6 +4,7 @@ processes, the flow served, a clean stop on SIGTERM; a clear error without secre
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -13,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from piiguard.natsserver import free_port
-from piiguard.testing import slack_events
-from piiguard.testing.slack_standin import SlackStandIn
+from tests.support import slack_events
+from tests.support.slack_standin import SlackStandIn
 
 from .conftest import wait_for
 
@@ -61,6 +62,16 @@ def test_up_serves_the_flow_and_stops_cleanly(tmp_path: Path) -> None:
             wait_for(accepted, timeout=60, interval=0.5)
             wait_for(lambda: slack.notices(), timeout=60)
             assert ("C0001", payload["event"]["ts"]) in slack.deleted_messages()
+            # One line per component: where its metrics are served (a contract), and they are.
+            lines = re.findall(r"^(\w+): metrics on (http://127\.0\.0\.1:(\d+)/metrics)$",
+                               log.read_text(), re.MULTILINE)
+            assert sorted(name for name, _, _ in lines) == ["action", "detection", "ingest"]
+            assert len({port for _, _, port in lines}) == 3
+            family = {"ingest": "piiguard_events_received_total", "detection": "piiguard_detection_seconds",
+                      "action": "piiguard_actions_total"}
+            for name, url, _ in lines:
+                with urllib.request.urlopen(url, timeout=5) as page:
+                    assert family[name] in page.read().decode(), name
         finally:
             process.send_signal(signal.SIGTERM)
             code = process.wait(60)

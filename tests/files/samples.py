@@ -39,6 +39,7 @@ class Sample:
     mimetype: str
     kinds: frozenset[str]  # what a scan must find; empty: clean
     pages: int = 1  # images and PDF pages, for throughput
+    group: str = ""  # the photo class (``photo_set``), for per-class figures
 
 
 @cache
@@ -97,7 +98,7 @@ def photo(lines: list[str], *, angle: float = 2.0, noise: int = 18, font_size: i
     assert pixels is not None
     for _ in range(desk.width * desk.height // 6):
         x, y = rng.randrange(desk.width), rng.randrange(desk.height)
-        r, g, b = pixels[x, y]  # type: ignore[misc]
+        r, g, b = pixels[x, y]
         d = rng.randint(-noise, noise)
         pixels[x, y] = (max(0, min(255, r + d)), max(0, min(255, g + d)), max(0, min(255, b + d)))
     return desk.filter(ImageFilter.GaussianBlur(blur))
@@ -139,6 +140,155 @@ def clean_photo_jpeg(quality: str = "high") -> bytes:
     if quality == "high":
         return encode(photo(CLEAN_CARD, angle=1.5, noise=12, blur=0.4), "JPEG", quality=88)
     return encode(photo(CLEAN_CARD, angle=3.0, noise=30, font_size=22, blur=0.9), "JPEG", quality=55)
+
+
+# ---- photo-like images: one class per way a photo defeats plain OCR -------------------
+
+# A Luhn-valid card whose first digit a photo turns into a look-alike letter
+# (Tesseract reads an embossed "4" as "A", "5" as "S"): drawn as the letter, the
+# way the OCR text comes out.
+CARD_LOOKALIKE = "A539 1488 0343 6467"
+CARD2 = "5425 2334 3010 9903"  # Luhn-valid Mastercard range
+CARD2_LOOKALIKE = "S425 2334 3Ol0 99O3"
+# 16 digits that fail Luhn, also drawn with look-alike letters: never a card.
+NOT_A_CARD = "4S39 l488 O343 6468"
+NOT_A_CARD_PLAIN = "4539 1488 0343 6468"
+
+
+def document(lines: list[str], *, size: tuple[int, int] = (720, 230), font_size: int = 24,
+             bg: tuple[int, int, int] = (250, 250, 246), fg: tuple[int, int, int] = (25, 25, 30),
+             ) -> Image.Image:
+    """A card or a note: a few lines of text on a plain background."""
+    image = Image.new("RGB", size, bg)
+    draw = ImageDraw.Draw(image)
+    y = max(8, (size[1] - int(font_size * 1.7) * len(lines)) // 2)
+    for line in lines:
+        draw.text((max(12, size[0] // 20), y), line, fill=fg, font=font(font_size))
+        y += int(font_size * 1.7)
+    return image
+
+
+def speckle(image: Image.Image, amount: int, seed: int = 11) -> Image.Image:
+    """Sensor-like noise: a third of the pixels moved by up to ``amount`` levels."""
+    rng = random.Random(seed)
+    image = image.copy()
+    pixels = image.load()
+    assert pixels is not None
+    for _ in range(image.width * image.height // 3):
+        x, y = rng.randrange(image.width), rng.randrange(image.height)
+        value = pixels[x, y]
+        assert isinstance(value, tuple)  # an RGB image's pixel
+        d = rng.randint(-amount, amount)
+        pixels[x, y] = tuple(max(0, min(255, c + d)) for c in value)
+    return image
+
+
+def _tilt(image: Image.Image, angle: float, fill: tuple[int, int, int]) -> Image.Image:
+    return image.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=fill)
+
+
+def photo_image(group: str, lines: list[str]) -> bytes:
+    """``lines`` drawn the way photo class ``group`` spoils them."""
+    if group == "light-on-dark":
+        image = document(lines, bg=(32, 36, 48), fg=(214, 212, 200))
+        return encode(speckle(image, 30).filter(ImageFilter.GaussianBlur(0.7)), "JPEG", quality=60)
+    if group == "low-contrast":
+        image = document(lines, font_size=22, bg=(172, 170, 162), fg=(138, 136, 128))
+        return encode(speckle(image, 24).filter(ImageFilter.GaussianBlur(0.6)), "JPEG", quality=60)
+    if group == "small-text":  # a wide screenshot at 1x: ~7 px high letters
+        return encode(document(lines, size=(1900, 110), font_size=10), "PNG")
+    if group == "rotated-90":
+        return encode(speckle(document(lines), 16).rotate(90, expand=True), "JPEG", quality=70)
+    if group == "rotated-180":
+        return encode(speckle(document(lines), 16).rotate(180), "JPEG", quality=70)
+    if group == "skewed":
+        return encode(_tilt(speckle(document(lines), 16), 7.0, (250, 250, 246)), "JPEG", quality=70)
+    if group == "jpeg-q30":
+        image = document(lines, size=(600, 190), font_size=17).filter(ImageFilter.GaussianBlur(0.5))
+        return encode(speckle(image, 20), "JPEG", quality=30)
+    if group == "look-alike-digit":
+        return encode(speckle(document(lines), 12), "JPEG", quality=75)
+    raise ValueError(group)
+
+
+PHOTO_GROUPS = ("light-on-dark", "low-contrast", "small-text", "rotated-90", "rotated-180", "skewed",
+                "jpeg-q30", "look-alike-digit")
+
+
+LOOKALIKE_OF = {"0": "O", "1": "l", "2": "Z", "4": "A", "5": "S", "6": "G", "8": "B"}
+
+
+def _luhn_complete(body: str) -> str:
+    """``body`` plus the Luhn check digit that makes it valid."""
+    total = 0
+    for index, char in enumerate(reversed(body)):
+        value = int(char) * (2 if index % 2 == 0 else 1)
+        total += value - 9 if value > 9 else value
+    return body + str((10 - total % 10) % 10)
+
+
+def _grouped(digits: str) -> str:
+    return " ".join(digits[i:i + 4] for i in range(0, len(digits), 4))
+
+
+def card_number(rng: random.Random) -> str:
+    """A Luhn-valid Visa or Mastercard number, grouped by four."""
+    prefix = rng.choice(["4", "4", "51", "52", "53", "54", "55"])
+    body = prefix + "".join(str(rng.randrange(10)) for _ in range(15 - len(prefix)))
+    return _grouped(_luhn_complete(body))
+
+
+def not_a_card(rng: random.Random) -> str:
+    """16 digits in a card's range and grouping that fail Luhn, two of them drawn
+    as look-alike letters (what a misread photo of a non-card looks like)."""
+    digits = card_number(rng).replace(" ", "")
+    digits = digits[:-1] + str((int(digits[-1]) + rng.randrange(1, 10)) % 10)
+    chars = list(digits)
+    for index in rng.sample([i for i, c in enumerate(chars) if c in LOOKALIKE_OF], k=2):
+        chars[index] = LOOKALIKE_OF[chars[index]]
+    return _grouped("".join(chars))
+
+
+def lookalike_first(number: str) -> str:
+    """The card as a photo's OCR reads it: its first digit a look-alike letter."""
+    return LOOKALIKE_OF.get(number[0], number[0]) + number[1:]
+
+
+def iban_de(rng: random.Random) -> str:
+    """A valid German IBAN (mod-97), grouped by four."""
+    bban = "".join(str(rng.randrange(10)) for _ in range(18))
+    check = 98 - int(bban + "131400") % 97
+    return _grouped(f"DE{check:02d}{bban}")
+
+
+def photo_set(count: int = 1, seed: int = 2024) -> list[Sample]:
+    """Per photo class, ``count`` images with a number to find and ``count``
+    clean look-alikes that must stay clean: for cards, a 16-digit number that
+    fails Luhn drawn with look-alike letters; for the tilted pay slip (an IBAN),
+    an IBAN whose check digits fail. ``count=1`` is the tests' fixed set."""
+    rng = random.Random(seed)
+    out: list[Sample] = []
+    for group in PHOTO_GROUPS:
+        for n in range(count):
+            card = CARD if n == 0 else card_number(rng)
+            if group == "look-alike-digit":
+                card = CARD_LOOKALIKE if n == 0 else lookalike_first(card)
+            wrong = NOT_A_CARD if n == 0 else not_a_card(rng)
+            pii = ["Corporate card", f"Card number {card}", "Valid thru 04/28"]
+            clean = ["Loyalty card", f"Card number {wrong}", "Valid thru 04/28"]
+            kind = "CREDIT_CARD"
+            if group == "skewed":  # an IBAN on a tilted pay slip
+                iban = IBAN if n == 0 else iban_de(rng)
+                bad = iban[:-1] + str((int(iban[-1]) + 1) % 10)
+                pii = ["Pay slip, March", f"IBAN {iban}", "Jonas Weber"]
+                clean = ["Pay slip, March", f"IBAN {bad}", "Jonas Weber"]
+                kind = "IBAN_CODE"
+            suffix = f"-{n + 1}" if count > 1 else ""
+            out.append(Sample(f"{group}{suffix}.jpg", photo_image(group, pii), "image/jpeg",
+                              frozenset({kind}), group=group))
+            out.append(Sample(f"{group}{suffix}-clean.jpg", photo_image(group, clean), "image/jpeg",
+                              frozenset(), group=group))
+    return out
 
 
 # ---- PDFs ---------------------------------------------------------------------------
@@ -193,6 +343,68 @@ def scanned_pdf(quality: str = "high", lines: list[str] | None = None) -> bytes:
 def long_pdf(pages: int = 200) -> bytes:
     return _pdf([[f"Catalogue page {n}", "Items: cable, adapter, hub", f"Order ref {100000 + n}"]
                  for n in range(1, pages + 1)])
+
+
+# ---- documents with pictures: a screenshot pasted into a report -----------------------
+
+
+def card_picture(number: str = CARD) -> bytes:
+    """A small screenshot of a card number, the kind pasted into a document."""
+    return encode(document(["Payment details", f"Card number {number}"], size=(620, 160), font_size=22),
+                  "PNG")
+
+
+def docx_with_picture(picture: bytes) -> bytes:
+    import docx
+    from docx.shared import Inches
+
+    document_ = docx.Document()
+    document_.add_paragraph("Expense report, March. Receipts attached below.")
+    document_.add_picture(io.BytesIO(picture), width=Inches(4))
+    document_.add_paragraph("Approved by the team lead.")
+    out = io.BytesIO()
+    document_.save(out)
+    return out.getvalue()
+
+
+def xlsx_with_picture(picture: bytes) -> bytes:
+    """A workbook whose second sheet holds the picture (its text is clean)."""
+    import openpyxl
+    from openpyxl.drawing.image import Image as SheetImage
+
+    workbook = openpyxl.Workbook()
+    first = workbook.active
+    assert first is not None
+    first.title = "Summary"
+    first.append(["item", "amount"])
+    first.append(["travel", 420])
+    second = workbook.create_sheet("Receipts")
+    second.append(["see picture"])
+    second.add_image(SheetImage(io.BytesIO(picture)), "B3")
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def pdf_with_picture(picture: bytes, logo_pages: int = 0) -> bytes:
+    """A text PDF (a real text layer) with a small picture on its second page,
+    after ``logo_pages`` pages that each show the same logo."""
+    from fpdf import FPDF
+
+    logo = encode(document(["ACME"], size=(160, 60), font_size=20), "PNG")
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=12)
+    pdf.add_page()
+    pdf.cell(0, 8, "Expense report, March", new_x="LMARGIN", new_y="NEXT")
+    for n in range(logo_pages):
+        pdf.add_page()
+        pdf.cell(0, 8, f"Expense report, section {n + 1}", new_x="LMARGIN", new_y="NEXT")
+        pdf.image(io.BytesIO(logo), x=150, y=10, w=40)
+    pdf.add_page()
+    for line in ("Receipts attached below.", "Approved by the team lead."):
+        pdf.cell(0, 8, line, new_x="LMARGIN", new_y="NEXT")
+    pdf.image(io.BytesIO(picture), x=20, y=50, w=90)  # ~12 % of the page
+    return bytes(pdf.output())
 
 
 # ---- text ---------------------------------------------------------------------------

@@ -11,14 +11,15 @@ import pytest
 
 from piiguard.action.notice import compose, files_summary
 from piiguard.detection.engine import DetectionEngine
-from piiguard.detection.files.download import DownloadError, download, resolve, trusted
+from piiguard.detection.files.download import download, resolve, trusted
 from piiguard.detection.files.limits import Unscannable
 from piiguard.detection.files.scanner import FileScanner
+from piiguard.errors import DownloadError
 from piiguard.natsserver import free_port
 from piiguard.policy import DEFAULT_POLICY, MessageSettings, policy_from_mapping
-from piiguard.testing.slack_standin import SlackStandIn
 from piiguard.v1 import detection_pb2, event_pb2
 from tests.files import samples
+from tests.support.slack_standin import SlackStandIn
 
 from .conftest import requires_tesseract
 

@@ -70,8 +70,8 @@ def test_docx_and_xlsx(engine: DetectionEngine) -> None:
 
     workbook = openpyxl.Workbook()
     sheet = workbook.active
-    sheet.append(["name", "iban"])  # type: ignore[union-attr]
-    sheet.append(["Jonas Weber", samples.IBAN])  # type: ignore[union-attr]
+    sheet.append(["name", "iban"])
+    sheet.append(["Jonas Weber", samples.IBAN])
     out = io.BytesIO()
     workbook.save(out)
     result = extract(out.getvalue(), Limits())

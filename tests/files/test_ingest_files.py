@@ -5,8 +5,8 @@ channels and threads, and edits of them."""
 from __future__ import annotations
 
 from piiguard.ingest.slack_events import event_from_callback
-from piiguard.testing import slack_events
 from piiguard.v1 import event_pb2
+from tests.support import slack_events
 
 FILE = {"id": "F0PASS", "name": "passport.jpg", "mimetype": "image/jpeg", "size": 48213,
         "url_private": "https://files.slack.com/files-pri/T1-F0PASS/passport.jpg",
@@ -23,7 +23,8 @@ def test_file_share_in_a_channel() -> None:
     assert (ref.id, ref.name, ref.mimetype, ref.size, ref.url_private_download) == (
         "F0PASS", "passport.jpg", "image/jpeg", 48213, FILE["url_private_download"])
     assert set(event_pb2.FileRef.DESCRIPTOR.fields_by_name) == \
-        {"id", "name", "mimetype", "size", "url_private_download"}  # a reference, never bytes
+        {"id", "name", "mimetype", "size", "url_private_download", "notion"}  # a reference, never bytes
+    assert not ref.HasField("notion")  # where to refresh a Notion file's URL: Notion events only
 
 
 def test_files_without_subtype_in_a_thread() -> None:

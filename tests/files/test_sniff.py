@@ -22,7 +22,7 @@ def _docx() -> bytes:
 
 def _xlsx() -> bytes:
     workbook = openpyxl.Workbook()
-    workbook.active.append(["a", 1])  # type: ignore[union-attr]
+    workbook.active.append(["a", 1])
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

@@ -30,9 +30,11 @@ import pytest_asyncio
 
 import piiguard_operator.handlers  # noqa: F401  (registers the handlers)
 from piiguard.jetstream import connect
-from piiguard.natsserver import NatsServer
+from piiguard.natsserver import NatsServer, free_port
+from piiguard.security.natsauth import HARNESS
 from piiguard_operator import GROUP, KIND, PLURAL, VERSION
 from piiguard_operator.config import OperatorConfig
+from tests.support.notion_standin import NotionStandIn
 
 NS = "slack"
 POLICIES = kmock.resource(GROUP, VERSION, PLURAL)
@@ -43,7 +45,13 @@ POLICIES_URL = f"/apis/{GROUP}/{VERSION}/namespaces/{NS}/{PLURAL}"
 SIGNING_SECRET = "8f14e45fceea167a5a36dedd4bea2543"
 BOT_TOKEN = "xoxb-1111-2222-abcdefabcdef"
 ADMIN_TOKEN = "xoxp-3333-4444-fedcbafedcba"
-SECRET_VALUES = (SIGNING_SECRET, BOT_TOKEN, ADMIN_TOKEN)
+NOTION_TOKEN = "ntn_4ab8c1f0e2d7operatortest"
+SECRET_VALUES = (SIGNING_SECRET, BOT_TOKEN, ADMIN_TOKEN, NOTION_TOKEN)
+# As the chart deploys it: the release namespace (not the policies') holds one
+# projected credentials Secret per stage, which the operator fills.
+RELEASE_NS = "piiguard-system"
+PROJECTED = {"ingest": "piiguard-ingest-credentials", "detection": "piiguard-detection-credentials",
+             "action": "piiguard-action-credentials"}
 
 
 @kopf.on.login()
@@ -78,6 +86,7 @@ class ApiServer(kmock.KubernetesEmulator):
             meta.setdefault("creationTimestamp", _now())
             meta["resourceVersion"] = version
         elif request.action == kmock.action.UPDATE and request.name is not None:
+            assert request.resource is not None
             key = (request.resource, request.namespace, request.name)
             current = self.objects[key].raw if key in self.objects else {}
             generation = int(current.get("metadata", {}).get("generation", 1))
@@ -105,7 +114,12 @@ async def apiserver() -> AsyncIterator[ApiServer]:
             kind=KIND, namespaced=True, subresources={"status"},
             verbs={"get", "list", "watch", "create", "patch", "update", "delete"},
         )
-        server.resources[SECRETS] = kmock.ResourceInfo(kind="Secret", namespaced=True, verbs={"get"})
+        server.resources[SECRETS] = kmock.ResourceInfo(kind="Secret", namespaced=True,
+                                                       verbs={"get", "patch"})
+        for name in PROJECTED.values():
+            server.objects[SECRETS, RELEASE_NS, name] = {
+                "apiVersion": "v1", "kind": "Secret",
+                "metadata": {"name": name, "namespace": RELEASE_NS}, "data": {}}
         server.resources["v1/events"] = kmock.ResourceInfo(kind="Event", namespaced=True, verbs={"create"})
         server.resources["v1/namespaces"] = kmock.ResourceInfo(kind="Namespace", verbs={"list", "watch"})
         server.resources["apiextensions.k8s.io/v1/customresourcedefinitions"] = kmock.ResourceInfo(
@@ -134,6 +148,7 @@ class Cluster:
     nats: NatsServer
     verifier: FakeVerifier
     operator: OperatorProcess | None = None
+    notion: NotionStandIn | None = None  # the Notion API the operator asks about databases
 
     def add_secret(self, name: str = "slack-creds", data: Mapping[str, str] | None = None) -> None:
         values = data if data is not None else {
@@ -202,6 +217,19 @@ async def eventually(probe: Callable[[], Awaitable[Any]], timeout: float, what: 
     raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
+# The in-process operator's /metrics (served once per test process, as in a pod).
+OPERATOR_METRICS_PORT = free_port()
+
+
+def operator_nats(server: NatsServer) -> dict[str, Any]:
+    """The operator's NATS settings: its own account on the test's secured server."""
+    env = server.client_env("operator")
+    return {"nats_url": env["NATS_URL"], "nats_user": env.get("NATS_USER"),
+            "nats_password": env.get("NATS_PASSWORD"), "nats_tls_ca": env.get("NATS_TLS_CA"),
+            "credentials_namespace": RELEASE_NS,
+            "credentials_secrets": ",".join(f"{k}={v}" for k, v in PROJECTED.items())}
+
+
 @dataclass
 class OperatorProcess:
     """One run of the operator in a thread with its own event loop, as ``kopf run``
@@ -220,7 +248,10 @@ class OperatorProcess:
         settings.networking.error_backoffs = [0.2, 0.5]
         memo = kopf.Memo(
             kube_url=str(self.cluster.api.url),
-            config=OperatorConfig(nats_url=self.cluster.nats.url),
+            config=OperatorConfig(**operator_nats(self.cluster.nats), metrics_port=OPERATOR_METRICS_PORT,
+                                  kubernetes_api_url=str(self.cluster.api.url),
+                                  notion_api_url=(self.cluster.notion.base_url if self.cluster.notion
+                                                  else "http://127.0.0.1:9")),
             verifier=self.cluster.verifier,
         )
         ready = threading.Event()
@@ -257,13 +288,15 @@ class OperatorProcess:
 async def cluster(apiserver: ApiServer, nats_server: NatsServer) -> AsyncIterator[Cluster]:
     """A cluster with the operator running; stopped (and checked for secret leaks)
     after the test."""
-    world = Cluster(api=apiserver, nats=nats_server, verifier=FakeVerifier())
+    notion = NotionStandIn(NOTION_TOKEN).start()
+    world = Cluster(api=apiserver, nats=nats_server, verifier=FakeVerifier(), notion=notion)
     world.operator = OperatorProcess(world)
     await world.operator.start()
     try:
         yield world
     finally:
         await world.operator.stop()
+        notion.stop()
         # No secret value in any version of any object the operator wrote (status, events).
         for (resource, _, name), obj in apiserver.objects.items():
             if resource == SECRETS:
@@ -275,7 +308,7 @@ async def cluster(apiserver: ApiServer, nats_server: NatsServer) -> AsyncIterato
 
 @pytest_asyncio.fixture
 async def js(nats_server: NatsServer) -> AsyncIterator[Any]:
-    nc = await connect(nats_server.url, name="test")
+    nc = await connect(nats_server.url, name="test", auth=nats_server.auth(HARNESS))
     try:
         yield nc.jetstream()
     finally:

@@ -93,7 +93,7 @@ def minimal_spec(**overrides: Any) -> dict[str, Any]:
 
 def test_the_committed_crd_is_what_the_model_generates() -> None:
     assert crd.CRD_PATH.read_text(encoding="utf-8") == crd.render_crd(), (
-        "charts/piiguard/crds/piipolicies.yaml is stale: run python -m piiguard_operator.crd --write"
+        "charts/piiguard/files/crds/piipolicies.yaml is stale: run python -m piiguard_operator.crd --write"
     )
 
 

@@ -18,19 +18,23 @@ from typing import Any
 import pytest
 import yaml
 
-from piiguard.testing import slack_events
-from piiguard.testing.pipeline import Pipeline
-from piiguard.testing.slack_standin import SlackStandIn
+from piiguard.natsserver import NatsServer
 from piiguard_operator.crd import REPO_ROOT
+from tests.support import slack_events
+from tests.support.pipeline import Pipeline
+from tests.support.slack_standin import SlackStandIn
 
 from .conftest import (
     ADMIN_TOKEN,
     BOT_TOKEN,
+    PROJECTED,
+    RELEASE_NS,
     SIGNING_SECRET,
     ApiServer,
     Cluster,
     FakeVerifier,
     OperatorProcess,
+    eventually,
 )
 
 pytestmark = [
@@ -72,12 +76,21 @@ def post(pipeline: Pipeline, team: str, text: str, ts: str, channel: str = "C0GE
         return int(error.code)
 
 
+async def refused(pipeline: Pipeline, team: str) -> bool:
+    return await apost(pipeline, team, "probe: is the policy here?", ts="999.1",
+                       secret=SHARED_SIGNING_SECRET) == 401
+
+
 async def test_two_workspaces_each_follow_their_own_policy(apiserver: ApiServer, tmp_path: Path) -> None:
     with SlackStandIn() as slack, Pipeline(
         tmp_path, slack_api_url=slack.api_url, signing_secret=SHARED_SIGNING_SECRET,
         bot_token="xoxb-env-token-not-for-these-workspaces",
         extra_env={"PIIGUARD_POLICY_SOURCE": "kv", "PIIGUARD_KUBERNETES_API_URL": str(apiserver.url)},
+        # As the chart runs them: each stage reads only its own projected Secret.
+        service_env={stage: {"PIIGUARD_CREDENTIALS_SECRET": name, "POD_NAMESPACE": RELEASE_NS}
+                     for stage, name in PROJECTED.items()},
     ) as pipeline:
+        assert isinstance(pipeline.nats, NatsServer)  # one server, not a cluster
         cluster = Cluster(api=apiserver, nats=pipeline.nats, verifier=FakeVerifier())
         cluster.operator = OperatorProcess(cluster)
         await cluster.operator.start()
@@ -87,10 +100,16 @@ async def test_two_workspaces_each_follow_their_own_policy(apiserver: ApiServer,
             await cluster.create("acme-engineering", example_spec("engineering"))
             await cluster.wait_condition("st-marys-clinic", "Ready", "True")
             await cluster.wait_condition("acme-engineering", "Ready", "True")
-            await asyncio.sleep(2)  # the services pick the policies up from the bucket
+            # Ingest has each workspace's policy once it verifies that workspace's events
+            # with the signing secret its PiiPolicy references (until then it uses the
+            # environment's, and drops the event: no policy). A probe is clean either way.
+            for team in (HEALTH, ENGINEERING):
+                await eventually(lambda team=team: refused(pipeline, team), timeout=60,
+                                 what=f"ingest following {team}'s policy")
 
             # Each workspace's events are verified with the signing secret its PiiPolicy
-            # references (read by the services from the Secret through the Kubernetes API).
+            # references (projected by the operator into ingest's own Secret, read by
+            # ingest through the Kubernetes API).
             assert await apost(pipeline, HEALTH, "Patient MRN-12345678 was admitted with diabetes",
                                ts="100.1") == 200
             assert await apost(pipeline, HEALTH, "Reach me at jane.doe@example.org", ts="100.2") == 200

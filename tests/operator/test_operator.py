@@ -3,7 +3,6 @@ from creation to deletion, as a cluster admin would drive it with kubectl."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import nats.errors
@@ -140,7 +139,14 @@ async def test_an_invalid_regex_is_rejected_and_the_last_good_policy_keeps_runni
     assert "generation 1 keeps running" in rejected["message"]
     assert rejected["observedGeneration"] == 2
 
-    await asyncio.sleep(1.5)  # a timer tick: still nothing applied
+    # A later timer tick (it stamps refreshedAt) judges the spec again: still nothing applied.
+    rejected_at = ((await cluster.get("acme")) or {})["status"].get("refreshedAt")
+
+    async def ticked() -> str | None:
+        now = (((await cluster.get("acme")) or {}).get("status") or {}).get("refreshedAt")
+        return now if now and now != rejected_at else None
+
+    await eventually(ticked, timeout=30, what="a timer tick after the rejection")
     assert (await kv.get(ws)).value == before
     assert (await consumer(js, STREAM_EVENTS, f"detection-{ws}")).config.max_ack_pending == 3
     status = (await cluster.get("acme") or {})["status"]

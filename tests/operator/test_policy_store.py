@@ -27,6 +27,7 @@ from piiguard.policy_store import (
     policy_key,
     redelivery_schedule,
 )
+from piiguard.security.natsauth import HARNESS
 from piiguard_operator import reconcile
 
 pytestmark = pytest.mark.timeout(30)
@@ -75,7 +76,7 @@ def test_the_bucket_value_says_where_the_policy_lives() -> None:
 async def test_the_kv_store_loads_then_follows_changes(shared_nats_server: Any) -> None:
     from piiguard.jetstream import connect
 
-    nc = await connect(shared_nats_server.url, name="store-test")
+    nc = await connect(shared_nats_server.url, name="store-test", auth=shared_nats_server.auth(HARNESS))
     js = nc.jetstream()
     await ensure_topology(js)
     await reconcile.apply_policy(js, policy("TSTORE1", concurrency=3))
@@ -110,7 +111,7 @@ async def test_the_kv_store_loads_then_follows_changes(shared_nats_server: Any) 
 async def test_retention_follows_the_longest_policy(shared_nats_server: Any) -> None:
     from piiguard.jetstream import connect
 
-    nc = await connect(shared_nats_server.url, name="retention-test")
+    nc = await connect(shared_nats_server.url, name="retention-test", auth=shared_nats_server.auth(HARNESS))
     js = nc.jetstream()
     await ensure_topology(js)
     try:
@@ -127,7 +128,7 @@ async def test_a_paused_consumer_created_paused_delivers_nothing(shared_nats_ser
 
     from piiguard.jetstream import connect, verdicts_subject
 
-    nc = await connect(shared_nats_server.url, name="pause-test")
+    nc = await connect(shared_nats_server.url, name="pause-test", auth=shared_nats_server.auth(HARNESS))
     js = nc.jetstream()
     await ensure_topology(js)
     try:

@@ -7,10 +7,11 @@ from collections.abc import Mapping
 
 import pytest
 
+from piiguard.errors import SecretUnreadable
 from piiguard.policy import SecretKeyRef, SecretRefs
 from piiguard_operator import admission, main
 from piiguard_operator.conditions import Condition, merge_conditions
-from piiguard_operator.secrets import SecretUnreadable, check_secrets
+from piiguard_operator.secrets import check_secrets
 from piiguard_operator.status import Claim, claim_conflict
 
 TOKEN = "xoxb-very-secret"

@@ -11,33 +11,43 @@ workspace, channel and message ts, and consulted first:
   JetStream can hand the same message to two workers at once (a redelivery after
   a server restart while the first is still at work): the second finds a fresh
   claim and backs off. A claim older than its lease means the holder died
-  mid-way: the next delivery takes it over (compare-and-set on its revision),
+  mid-way (a delivery whose post fails expires its own claim at once): the next
+  delivery takes it over (compare-and-set on its revision),
   checks the DM channel's recent messages for our notice (its metadata carries
   the channel and ts), and posts only if it is not there.
+
+The claim (:func:`claim_effect`, :func:`release_claim`) also keeps the scheduled
+digest to one post per firing (``piiguard.action.jobs``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import TypeAlias
 
 from nats.js import JetStreamContext
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
+from piiguard import metrics
 from piiguard.action.notice import NOTICE_EVENT_TYPE, compose
+from piiguard.action.notion import NotionEffects
+from piiguard.action.notion_flow import handle_notion
 from piiguard.action.slack import SlackGateway, SlackGateways
 from piiguard.audit import AuditTrail, Step
+from piiguard.errors import PermanentError, TransientError
 from piiguard.jetstream import BUCKET_ACTIONS, subject_token
 from piiguard.policy import Policy
+from piiguard.policy_store import PolicyLookup
 from piiguard.v1 import action_pb2, detection_pb2, event_pb2
-from piiguard.worker import PermanentError, TransientError
 
 log = logging.getLogger(__name__)
 
-PolicyLookup = Callable[[str], Policy | None]
 Status = action_pb2.StepStatus
+StatusValue: TypeAlias = action_pb2.StepStatus.ValueType
 
 
 def effect_key(event: event_pb2.Event, effect: str) -> str:
@@ -48,9 +58,10 @@ def effect_key(event: event_pb2.Event, effect: str) -> str:
 
 class ActionHandler:
     def __init__(self, js: JetStreamContext, slack: SlackGateway | SlackGateways,
-                 policy_for: PolicyLookup) -> None:
+                 policy_for: PolicyLookup, notion: NotionEffects | None = None) -> None:
         self.js = js
         self.slack = slack
+        self.notion = notion or NotionEffects(None)
         self.policy_for = policy_for
         self.audit = AuditTrail(js, "action")
         self._kv: KeyValue | None = None
@@ -72,10 +83,15 @@ class ActionHandler:
         )
         slack = self.slack if isinstance(self.slack, SlackGateway) else \
             await self.slack.for_workspace(event.workspace_id)
+        if event.source == event_pb2.SOURCE_PLATFORM_NOTION:
+            await handle_notion(self, self.notion, slack, event, result, policy, outcome)
+            return outcome
         if result.verdict == detection_pb2.VERDICT_DELETE:
-            outcome.delete = await self._delete(slack, event)
+            with _counted("delete") as counted:
+                outcome.delete = counted(await self._delete(slack, event))
         if result.verdict in (detection_pb2.VERDICT_DELETE, detection_pb2.VERDICT_NOTIFY):
-            outcome.notify = await self._notify(slack, event, result, policy)
+            with _counted("notify") as counted:
+                outcome.notify = counted(await self._notify(slack, event, result, policy))
         return outcome
 
     async def _delete(self, slack: SlackGateway, event: event_pb2.Event) -> action_pb2.StepStatus.ValueType:
@@ -86,7 +102,9 @@ class ActionHandler:
         else:
             deleted_now = await slack.delete_message(event.channel_id, event.ts)
             for file in event.files:
-                await slack.delete_file(file.id)
+                with _counted("file_delete") as counted:
+                    counted(Status.STEP_STATUS_DONE if await slack.delete_file(file.id)
+                            else Status.STEP_STATUS_ALREADY_DONE)
             await kv.put(key, event.event_id.encode())
             log.info("deleted %s channel=%s%s", event.event_id, event.channel_id,
                      "" if deleted_now else " (already gone)")
@@ -120,33 +138,21 @@ class ActionHandler:
             await kv.put(done_key, event.event_id.encode())
             return Status.STEP_STATUS_ALREADY_DONE
         text, blocks, metadata = compose(event, result, policy.actions.message)
-        await slack.post_message(channel, text, blocks, metadata)
+        try:
+            await slack.post_message(channel, text, blocks, metadata)
+        except Exception:
+            await self._release(kv, pending_key, event)
+            raise
         await kv.put(done_key, event.event_id.encode())
         log.info("notified author of %s kinds=%s", event.event_id,
                  ",".join(sorted({f.entity_type for f in result.findings})))
         return Status.STEP_STATUS_DONE
 
     async def _claim(self, kv: KeyValue, key: str, event: event_pb2.Event, lease: float) -> bool:
-        """Claim the right to post this notice. False: a fresh claim, no earlier
-        attempt. True: an expired claim taken over — an earlier attempt died and may
-        have posted. Raises TransientError while another delivery holds the claim."""
-        now = time.time()
-        value = f"{event.event_id} {now:.3f}".encode()
-        try:
-            await kv.create(key, value)
-            return False
-        except KeyWrongLastSequenceError:
-            pass
-        entry = await kv.get(key)
-        claimed_at = _claim_time(entry.value)
-        if now - claimed_at < lease:
-            raise TransientError("notice being sent by another delivery",
-                                 retry_after=lease - (now - claimed_at) + 0.5)
-        try:
-            await kv.update(key, value, last=entry.revision)
-        except KeyWrongLastSequenceError:
-            raise TransientError("notice being sent by another delivery") from None
-        return True
+        return await claim_effect(kv, key, event.event_id, lease=lease)
+
+    async def _release(self, kv: KeyValue, key: str, event: event_pb2.Event) -> None:
+        await release_claim(kv, key, event.event_id)
 
     async def _notice_already_sent(self, slack: SlackGateway, channel: str, event: event_pb2.Event) -> bool:
         for message in await slack.recent_bot_messages(channel):
@@ -156,6 +162,59 @@ class ActionHandler:
                     payload.get("channel") == event.channel_id and payload.get("ts") == event.ts:
                 return True
         return False
+
+
+_OUTCOMES: dict[int, metrics.ActionOutcome] = {
+    Status.STEP_STATUS_DONE: "done",
+    Status.STEP_STATUS_ALREADY_DONE: "already_done",
+}
+
+
+@contextlib.contextmanager
+def _counted(action: metrics.ActionName) -> Iterator[Callable[[StatusValue], StatusValue]]:
+    """piiguard_actions_total for one effect: its status when it completes, ``failed``
+    when it raises (it is then retried or dead-lettered, and counted again)."""
+    def counted(status: StatusValue) -> StatusValue:
+        metrics.ACTIONS.labels(action, _OUTCOMES.get(status, "done")).inc()
+        return status
+
+    try:
+        yield counted
+    except Exception:
+        metrics.ACTIONS.labels(action, "failed").inc()
+        raise
+
+
+async def claim_effect(kv: KeyValue, key: str, owner: str, *, lease: float) -> bool:
+    """Claim the right to carry out the effect ``key`` (a post: a DM, a digest).
+    False: a fresh claim, no earlier attempt. True: an expired claim taken over — an
+    earlier attempt died and may have posted, so look before posting. Raises
+    TransientError while another delivery holds the claim."""
+    now = time.time()
+    value = f"{owner} {now:.3f}".encode()
+    try:
+        await kv.create(key, value)
+        return False
+    except KeyWrongLastSequenceError:
+        pass
+    entry = await kv.get(key)
+    claimed_at = _claim_time(entry.value)
+    if now - claimed_at < lease:
+        raise TransientError("effect being carried out by another delivery",
+                             retry_after=lease - (now - claimed_at) + 0.5)
+    try:
+        await kv.update(key, value, last=entry.revision)
+    except KeyWrongLastSequenceError:
+        raise TransientError("effect being carried out by another delivery") from None
+    return True
+
+
+async def release_claim(kv: KeyValue, key: str, owner: str) -> None:
+    """This delivery failed and is no longer at work: expire its claim so the retry
+    takes over at once (looking for the effect first, as after a crash) instead of
+    waiting out the lease. Best effort: if NATS is away, the lease expires anyway."""
+    with contextlib.suppress(Exception):
+        await kv.put(key, f"{owner} 0".encode())
 
 
 def claim_lease(policy: Policy) -> float:

@@ -1,70 +1,69 @@
-"""The action process: the ``PIIGUARD_VERDICTS`` consumer and gRPC ``Action``.
+"""The action stage: the ``PIIGUARD_VERDICTS`` consumer and gRPC ``Action``.
 
-Environment: SLACK_ADMIN_TOKEN and SLACK_BOT_TOKEN (required), SLACK_API_URL,
-NATS_URL, PIIGUARD_GRPC_PORT (50053), PIIGUARD_POLICY.
+Environment: see the README's table (SLACK_ADMIN_TOKEN and SLACK_BOT_TOKEN
+(required), SLACK_API_URL, NATS_URL, PIIGUARD_GRPC_PORT (50053), PIIGUARD_POLICY).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 
-from piiguard import config, service
+from piiguard import stage
 from piiguard.action.handler import ActionHandler
+from piiguard.action.jobs import Digest, TokenCheck
+from piiguard.action.notion import NotionEffects
 from piiguard.action.servicer import ActionServicer
 from piiguard.action.slack import SlackGateways
 from piiguard.contracts import decode_action_request
-from piiguard.grpcserver import GrpcServer, Registration
-from piiguard.jetstream import ALL_VERDICTS
+from piiguard.grpcserver import Registration
+from piiguard.notion_api import CredentialTokens, NotionClients
+from piiguard.settings import Settings
 from piiguard.v1 import action_pb2_grpc
-from piiguard.workspaces import cluster_mode, consume_until_stopped, credential_source, open_policy_store
 
 log = logging.getLogger(__name__)
 
 DEFAULT_GRPC_PORT = 50053
-CONSUMER = "action"
 
 
-async def serve(stop: asyncio.Event, policy_path: str | None = None) -> None:
-    if not cluster_mode():
-        config.required("SLACK_ADMIN_TOKEN")
-        config.required("SLACK_BOT_TOKEN")
-    grpc_port = config.port("PIIGUARD_GRPC_PORT", DEFAULT_GRPC_PORT)
-    policy = service.load_local_policy(policy_path)
-
-    nc = await service.connect_jetstream("action")
-    js = nc.jetstream()
-    grpc_server: GrpcServer | None = None
-
+async def build(ctx: stage.StageContext) -> stage.StageParts:
     def on_auth_failure(token_name: str, error: str) -> None:
         log.critical("SLACK AUTH FAILURE: %s was refused by Slack (%s). Deletions and DMs "
                      "are failing and being dead-lettered until the token is replaced.",
                      token_name, error)
-        if grpc_server is not None:
-            asyncio.get_running_loop().create_task(grpc_server.set_serving(False))
+        ctx.set_serving(False)
 
-    store = await open_policy_store(js, policy)
-    slack = SlackGateways(credential_source(store), base_url=config.slack_api_url(),
+    slack = SlackGateways(ctx.credentials, base_url=ctx.config.slack_api_url,
                           on_auth_failure=on_auth_failure)
-    handler = ActionHandler(js, slack, store.policy_for)
-    grpc_server = GrpcServer(
-        grpc_port,
-        [Registration("piiguard.v1.Action", action_pb2_grpc.add_ActionServicer_to_server,
-                      ActionServicer(handler))],
+    token = ctx.config.notion_token.get_secret_value().strip()
+    # Each workspace's own Notion token (projected by the operator), else NOTION_TOKEN.
+    notion = NotionEffects(NotionClients(ctx.config.notion_api_url, token, CredentialTokens(ctx.credentials)))
+    handler = ActionHandler(ctx.js, slack, ctx.store.policy_for, notion)
+    digest = Digest(ctx.js, ctx.store.policy_for, slack)
+    token_check = TokenCheck(ctx.js, ctx.credentials, ctx.config.slack_api_url)
+
+    async def close() -> None:
+        await slack.close()
+        await notion.close()
+
+    return stage.StageParts(
+        registrations=[Registration("piiguard.v1.Action", action_pb2_grpc.add_ActionServicer_to_server,
+                                    ActionServicer(handler))],
+        consumes=stage.Consumes("action", decode_action_request, lambda request: request.event,
+                                handler.handle),
+        jobs=[stage.RunsJob("digest", digest.handle), stage.RunsJob("tokencheck", token_check.handle)],
+        close=close,
     )
-    await consume_until_stopped(
-        stop, stage="action", js=js, grpc_server=grpc_server, store=store, local_policy=policy,
-        decode=decode_action_request, event_of=lambda request: request.event, handle=handler.handle,
-        durable=CONSUMER, filter_subject=ALL_VERDICTS,
-    )
-    await slack.close()
-    await service.close_store(store)
-    await service.close_nats(nc)
+
+
+DEFINITION = stage.StageDefinition("action", DEFAULT_GRPC_PORT, build,
+                                   required_secrets=("SLACK_ADMIN_TOKEN", "SLACK_BOT_TOKEN"),
+                                   description=__doc__ or "")
+
+
+async def serve(stop: asyncio.Event, config: Settings | None = None, policy_path: str | None = None) -> None:
+    await stage.serve(DEFINITION, stop, config, policy_path)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="piiguard action", description=__doc__)
-    parser.add_argument("--policy", help="policy YAML file (default: built-in policy)")
-    args = parser.parse_args(argv)
-    return service.run("action", lambda stop: serve(stop, args.policy))
+    return stage.main(DEFINITION, argv)

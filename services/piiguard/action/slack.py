@@ -36,27 +36,24 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from piiguard.credentials import CredentialSource
-from piiguard.worker import PermanentError, TransientError
+from piiguard import metrics
+from piiguard.errors import PermanentError, TransientError
+from piiguard.errors import SlackAuthError as SlackAuthError  # re-exported
+from piiguard.slack_credentials import CredentialSource
+from piiguard.slack_errors import AUTH_ERRORS
 
 log = logging.getLogger(__name__)
 _tracer = trace.get_tracer("piiguard.action.slack")
 
-AUTH_ERRORS = frozenset({
-    "invalid_auth", "token_revoked", "missing_scope", "not_authed", "account_inactive",
-    "token_expired", "no_permission", "not_allowed_token_type", "ekm_access_denied",
-})
 PERMANENT_ERRORS = frozenset({
     "channel_not_found", "cant_delete_message", "user_not_found", "user_disabled",
     "cannot_dm_bot", "is_archived", "not_in_channel", "invalid_blocks", "msg_too_long",
     "compliance_exports_prevent_deletion", "cant_delete_file", "invalid_arguments",
     "restricted_action", "user_is_bot",
 })
-ALREADY_GONE = frozenset({"message_not_found", "file_not_found", "file_deleted"})
+ALREADY_GONE = frozenset({"message_not_found", "file_not_found", "file_deleted", "users_not_found"})
 
 
-class SlackAuthError(PermanentError):
-    """A token Slack no longer accepts: nothing works until an operator fixes it."""
 
 
 def _retry_handlers() -> list[Any]:
@@ -115,6 +112,19 @@ class SlackGateway:
                                                    metadata=metadata, unfurl_links=False,
                                                    unfurl_media=False))
 
+    async def user_by_email(self, email: str) -> str | None:
+        """The Slack user id of the member with this email (``users.lookupByEmail``,
+        bot token, scopes users:read and users:read.email); None: ``users_not_found``."""
+        answer: dict[str, Any] = {}
+
+        async def call() -> None:
+            response = await self.bot.users_lookupByEmail(email=email)
+            answer.update(response.data if isinstance(response.data, dict) else {})
+
+        found = await self._call("SLACK_BOT_TOKEN", "users.lookupByEmail", call(), gone_ok=True)
+        user = answer.get("user") or {}
+        return str(user["id"]) if found and user.get("id") and not user.get("deleted") else None
+
     async def recent_bot_messages(self, channel: str, limit: int = 50) -> list[dict[str, Any]]:
         """Recent messages of a DM channel with their metadata, to tell whether a DM
         was already sent before a crash."""
@@ -141,13 +151,18 @@ class SlackGateway:
                 raise
 
     async def _classified(self, token_name: str, method: str, call: Any, *, gone_ok: bool) -> bool:
+        calls = metrics.API_CALLS
         try:
             await call
+            calls.labels("slack", method, "ok").inc()
             return True
         except SlackApiError as exc:
             data = exc.response.data if exc.response is not None else None
             error = str(data.get("error", "")) if isinstance(data, dict) else ""
             status = exc.response.status_code if exc.response is not None else 0
+            result = "ratelimited" if status == 429 or error == "ratelimited" else \
+                metrics.bounded(error, "other") if error else f"http_{status // 100}xx"
+            calls.labels("slack", method, result).inc()
             if gone_ok and error in ALREADY_GONE:
                 return False
             if error in AUTH_ERRORS:
@@ -163,6 +178,7 @@ class SlackGateway:
             # An error code we do not know: let retries and, in the end, the DLQ tell.
             raise TransientError(f"slack {method}: {error[:60]}") from None
         except (TimeoutError, aiohttp.ClientError, SlackRequestError, OSError) as exc:
+            calls.labels("slack", method, "connection_error").inc()
             raise TransientError(f"slack {method}: {type(exc).__name__}") from None
 
 

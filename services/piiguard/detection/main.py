@@ -1,56 +1,73 @@
-"""The detection process: the ``PIIGUARD_EVENTS`` consumer and gRPC ``Detection``.
+"""The detection stage: the ``PIIGUARD_EVENTS`` consumer and gRPC ``Detection``.
 
-Environment: NATS_URL, PIIGUARD_GRPC_PORT (50052), PIIGUARD_POLICY.
+Environment: see the README's table (NATS_URL, PIIGUARD_GRPC_PORT (50052),
+PIIGUARD_POLICY, SLACK_BOT_TOKEN for file downloads, NOTION_TOKEN to refresh the
+expired URL of a Notion file, ...).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import logging
 
-from piiguard import config, service
+from piiguard import stage
 from piiguard.contracts import decode_event
+from piiguard.detection.files.notion_files import NotionFiles
+from piiguard.detection.files.scanner import FileScanner
 from piiguard.detection.handler import DetectionHandler, EngineCache
 from piiguard.detection.servicer import DetectionServicer
-from piiguard.grpcserver import GrpcServer, Registration
-from piiguard.jetstream import ALL_EVENTS
+from piiguard.grpcserver import Registration
+from piiguard.notion_api import CredentialTokens, NotionClients
+from piiguard.policy import Policy
+from piiguard.policy_store import KvPolicyStore
+from piiguard.settings import Settings
 from piiguard.v1 import detection_pb2_grpc
-from piiguard.workspaces import consume_until_stopped, credential_source, open_policy_store
-
-log = logging.getLogger(__name__)
 
 DEFAULT_GRPC_PORT = 50052
-CONSUMER = "detection"
 
 
-async def serve(stop: asyncio.Event, policy_path: str | None = None) -> None:
-    grpc_port = config.port("PIIGUARD_GRPC_PORT", DEFAULT_GRPC_PORT)
-    policy = service.load_local_policy(policy_path)
+def definition() -> stage.StageDefinition:
     engines = EngineCache()
-    # Load the model before taking work: the first message must not pay for it.
-    await asyncio.to_thread(engines.engine_for, policy)
 
-    nc = await service.connect_jetstream("detection")
-    js = nc.jetstream()
-    store = await open_policy_store(js, policy)
-    handler = DetectionHandler(js, store.policy_for, engines, credentials=credential_source(store))
-    grpc_server = GrpcServer(
-        grpc_port,
-        [Registration("piiguard.v1.Detection", detection_pb2_grpc.add_DetectionServicer_to_server,
-                      DetectionServicer(handler))],
-    )
-    await consume_until_stopped(
-        stop, stage="detection", js=js, grpc_server=grpc_server, store=store, local_policy=policy,
-        decode=decode_event, event_of=lambda event: event, handle=handler.handle,
-        durable=CONSUMER, filter_subject=ALL_EVENTS,
-    )
-    await service.close_store(store)
-    await service.close_nats(nc)
+    async def prepare(policy: Policy) -> None:
+        # Load the model before taking work: the first message must not pay for it.
+        await asyncio.to_thread(engines.engine_for, policy)
+
+    async def build(ctx: stage.StageContext) -> stage.StageParts:
+        token = ctx.config.notion_token.get_secret_value().strip()
+        # Notion: read-only use, to refresh a file's expired pre-signed URL (each
+        # workspace's own token, projected by the operator, else NOTION_TOKEN).
+        notion_clients = NotionClients(ctx.config.notion_api_url, token, CredentialTokens(ctx.credentials))
+        files = FileScanner(ctx.config.slack_api_url, ctx.config.slack_bot_token.get_secret_value(),
+                            notion=NotionFiles(notion_clients))
+
+        async def close() -> None:
+            await notion_clients.close()
+
+        handler = DetectionHandler(ctx.js, ctx.store.policy_for, engines, files=files,
+                                   credentials=ctx.credentials)
+        if isinstance(ctx.store, KvPolicyStore):
+            store = ctx.store
+
+            def evict(_key: str, _policy: Policy | None) -> None:
+                # Engines of policies no workspace uses any more are dropped.
+                engines.retain([ctx.local_policy, *store.policies.values()])
+
+            store.add_listener(evict)
+        return stage.StageParts(
+            registrations=[Registration("piiguard.v1.Detection",
+                                        detection_pb2_grpc.add_DetectionServicer_to_server,
+                                        DetectionServicer(handler))],
+            consumes=stage.Consumes("detection", decode_event, lambda event: event, handler.handle),
+            close=close,
+        )
+
+    return stage.StageDefinition("detection", DEFAULT_GRPC_PORT, build, prepare=prepare,
+                                 description=__doc__ or "")
+
+
+async def serve(stop: asyncio.Event, config: Settings | None = None, policy_path: str | None = None) -> None:
+    await stage.serve(definition(), stop, config, policy_path)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="piiguard detection", description=__doc__)
-    parser.add_argument("--policy", help="policy YAML file (default: built-in policy)")
-    args = parser.parse_args(argv)
-    return service.run("detection", lambda stop: serve(stop, args.policy))
+    return stage.main(definition(), argv)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import grpc
 
+from piiguard.contracts import check_event
 from piiguard.detection.handler import DetectionHandler
+from piiguard.errors import PermanentError, grpc_status
 from piiguard.v1 import detection_pb2, detection_pb2_grpc
-from piiguard.worker import PermanentError
 
 
 class DetectionServicer(detection_pb2_grpc.DetectionServicer):
@@ -17,13 +18,13 @@ class DetectionServicer(detection_pb2_grpc.DetectionServicer):
         self, request: detection_pb2.ScanRequest, context: grpc.aio.ServicerContext
     ) -> detection_pb2.ScanResponse:
         event = request.event
-        if not event.event_id or not event.workspace_id:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                                "event.event_id and event.workspace_id are required")
+        check_event(event, prefix="event.")  # InvalidPayload: INVALID_ARGUMENT (grpcserver.StrictRequests)
         try:
             result = await self.handler.handle(event, dry_run=request.dry_run)
         except PermanentError as exc:
-            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, exc.reason)
+            await context.abort(grpc_status(exc), exc.reason)
         except Exception as exc:
-            await context.abort(grpc.StatusCode.UNAVAILABLE, f"scan failed: {type(exc).__name__}")
+            # A scan that failed for a passing reason may be asked again.
+            await context.abort(grpc_status(exc, grpc.StatusCode.UNAVAILABLE),
+                                f"scan failed: {type(exc).__name__}")
         return detection_pb2.ScanResponse(result=result)

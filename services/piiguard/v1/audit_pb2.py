@@ -26,23 +26,23 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from piiguard.v1 import detection_pb2 as piiguard_dot_v1_dot_detection__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17piiguard/v1/audit.proto\x12\x0bpiiguard.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bpiiguard/v1/detection.proto\"1\n\x0b\x45ntityCount\x12\x13\n\x0b\x65ntity_type\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x05\"\x88\x03\n\x0b\x41uditRecord\x12\x16\n\x0e\x63orrelation_id\x18\x01 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x02 \x01(\t\x12\r\n\x05stage\x18\x03 \x01(\t\x12(\n\x04step\x18\x04 \x01(\x0e\x32\x1a.piiguard.v1.LifecycleStep\x12(\n\x04time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12%\n\x07verdict\x18\x06 \x01(\x0e\x32\x14.piiguard.v1.Verdict\x12*\n\x08\x65ntities\x18\x07 \x03(\x0b\x32\x18.piiguard.v1.EntityCount\x12&\n\x08\x66indings\x18\x08 \x03(\x0b\x32\x14.piiguard.v1.Finding\x12\x0f\n\x07\x61ttempt\x18\t \x01(\x05\x12\x0e\n\x06reason\x18\n \x01(\t\x12\x12\n\nchannel_id\x18\x0b \x01(\t\x12\x12\n\nmessage_ts\x18\x0c \x01(\t\x12$\n\x05\x66iles\x18\r \x03(\x0b\x32\x15.piiguard.v1.FileScan\"0\n\x16GetEventHistoryRequest\x12\x16\n\x0e\x63orrelation_id\x18\x01 \x01(\t\"D\n\x17GetEventHistoryResponse\x12)\n\x07records\x18\x01 \x03(\x0b\x32\x18.piiguard.v1.AuditRecord*\x98\x02\n\rLifecycleStep\x12\x1e\n\x1aLIFECYCLE_STEP_UNSPECIFIED\x10\x00\x12\x1b\n\x17LIFECYCLE_STEP_RECEIVED\x10\x01\x12\x1a\n\x16LIFECYCLE_STEP_IGNORED\x10\x02\x12\x1a\n\x16LIFECYCLE_STEP_SCANNED\x10\x03\x12\x1a\n\x16LIFECYCLE_STEP_DELETED\x10\x04\x12\x1b\n\x17LIFECYCLE_STEP_NOTIFIED\x10\x05\x12\x1a\n\x16LIFECYCLE_STEP_RETRIED\x10\x06\x12 \n\x1cLIFECYCLE_STEP_DEAD_LETTERED\x10\x07\x12\x1b\n\x17LIFECYCLE_STEP_REPLAYED\x10\x08\x32\x65\n\x05\x41udit\x12\\\n\x0fGetEventHistory\x12#.piiguard.v1.GetEventHistoryRequest\x1a$.piiguard.v1.GetEventHistoryResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17piiguard/v1/audit.proto\x12\x0bpiiguard.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bpiiguard/v1/detection.proto\"1\n\x0b\x45ntityCount\x12\x13\n\x0b\x65ntity_type\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x05\"\x9e\x03\n\x0b\x41uditRecord\x12\x16\n\x0e\x63orrelation_id\x18\x01 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x02 \x01(\t\x12\r\n\x05stage\x18\x03 \x01(\t\x12(\n\x04step\x18\x04 \x01(\x0e\x32\x1a.piiguard.v1.LifecycleStep\x12(\n\x04time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12%\n\x07verdict\x18\x06 \x01(\x0e\x32\x14.piiguard.v1.Verdict\x12*\n\x08\x65ntities\x18\x07 \x03(\x0b\x32\x18.piiguard.v1.EntityCount\x12&\n\x08\x66indings\x18\x08 \x03(\x0b\x32\x14.piiguard.v1.Finding\x12\x0f\n\x07\x61ttempt\x18\t \x01(\x05\x12\x0e\n\x06reason\x18\n \x01(\t\x12\x12\n\nchannel_id\x18\x0b \x01(\t\x12\x12\n\nmessage_ts\x18\x0c \x01(\t\x12$\n\x05\x66iles\x18\r \x03(\x0b\x32\x15.piiguard.v1.FileScan\x12\x14\n\x0csubmitted_by\x18\x0e \x01(\t\"0\n\x16GetEventHistoryRequest\x12\x16\n\x0e\x63orrelation_id\x18\x01 \x01(\t\"D\n\x17GetEventHistoryResponse\x12)\n\x07records\x18\x01 \x03(\x0b\x32\x18.piiguard.v1.AuditRecord*\x98\x02\n\rLifecycleStep\x12\x1e\n\x1aLIFECYCLE_STEP_UNSPECIFIED\x10\x00\x12\x1b\n\x17LIFECYCLE_STEP_RECEIVED\x10\x01\x12\x1a\n\x16LIFECYCLE_STEP_IGNORED\x10\x02\x12\x1a\n\x16LIFECYCLE_STEP_SCANNED\x10\x03\x12\x1a\n\x16LIFECYCLE_STEP_DELETED\x10\x04\x12\x1b\n\x17LIFECYCLE_STEP_NOTIFIED\x10\x05\x12\x1a\n\x16LIFECYCLE_STEP_RETRIED\x10\x06\x12 \n\x1cLIFECYCLE_STEP_DEAD_LETTERED\x10\x07\x12\x1b\n\x17LIFECYCLE_STEP_REPLAYED\x10\x08\x32\x65\n\x05\x41udit\x12\\\n\x0fGetEventHistory\x12#.piiguard.v1.GetEventHistoryRequest\x1a$.piiguard.v1.GetEventHistoryResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'piiguard.v1.audit_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_LIFECYCLESTEP']._serialized_start=669
-  _globals['_LIFECYCLESTEP']._serialized_end=949
+  _globals['_LIFECYCLESTEP']._serialized_start=691
+  _globals['_LIFECYCLESTEP']._serialized_end=971
   _globals['_ENTITYCOUNT']._serialized_start=102
   _globals['_ENTITYCOUNT']._serialized_end=151
   _globals['_AUDITRECORD']._serialized_start=154
-  _globals['_AUDITRECORD']._serialized_end=546
-  _globals['_GETEVENTHISTORYREQUEST']._serialized_start=548
-  _globals['_GETEVENTHISTORYREQUEST']._serialized_end=596
-  _globals['_GETEVENTHISTORYRESPONSE']._serialized_start=598
-  _globals['_GETEVENTHISTORYRESPONSE']._serialized_end=666
-  _globals['_AUDIT']._serialized_start=951
-  _globals['_AUDIT']._serialized_end=1052
+  _globals['_AUDITRECORD']._serialized_end=568
+  _globals['_GETEVENTHISTORYREQUEST']._serialized_start=570
+  _globals['_GETEVENTHISTORYREQUEST']._serialized_end=618
+  _globals['_GETEVENTHISTORYRESPONSE']._serialized_start=620
+  _globals['_GETEVENTHISTORYRESPONSE']._serialized_end=688
+  _globals['_AUDIT']._serialized_start=973
+  _globals['_AUDIT']._serialized_end=1074
 # @@protoc_insertion_point(module_scope)

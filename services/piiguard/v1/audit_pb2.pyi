@@ -108,6 +108,7 @@ class AuditRecord(_message.Message):
     CHANNEL_ID_FIELD_NUMBER: _builtins.int
     MESSAGE_TS_FIELD_NUMBER: _builtins.int
     FILES_FIELD_NUMBER: _builtins.int
+    SUBMITTED_BY_FIELD_NUMBER: _builtins.int
     correlation_id: _builtins.str
     workspace_id: _builtins.str
     stage: _builtins.str
@@ -118,6 +119,10 @@ class AuditRecord(_message.Message):
     reason: _builtins.str
     channel_id: _builtins.str
     message_ts: _builtins.str
+    submitted_by: _builtins.str
+    """Who submitted the event: the Ingest API caller's name (from its bearer
+    token or client certificate); empty for events Slack delivered.
+    """
     @_builtins.property
     def time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -148,10 +153,11 @@ class AuditRecord(_message.Message):
         channel_id: _builtins.str = ...,
         message_ts: _builtins.str = ...,
         files: _abc.Iterable[_detection_pb2.FileScan] | None = ...,
+        submitted_by: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["time", b"time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt", "channel_id", b"channel_id", "correlation_id", b"correlation_id", "entities", b"entities", "files", b"files", "findings", b"findings", "message_ts", b"message_ts", "reason", b"reason", "stage", b"stage", "step", b"step", "time", b"time", "verdict", b"verdict", "workspace_id", b"workspace_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt", "channel_id", b"channel_id", "correlation_id", b"correlation_id", "entities", b"entities", "files", b"files", "findings", b"findings", "message_ts", b"message_ts", "reason", b"reason", "stage", b"stage", "step", b"step", "submitted_by", b"submitted_by", "time", b"time", "verdict", b"verdict", "workspace_id", b"workspace_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

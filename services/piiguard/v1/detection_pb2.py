@@ -25,29 +25,29 @@ _sym_db = _symbol_database.Default()
 from piiguard.v1 import event_pb2 as piiguard_dot_v1_dot_event__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bpiiguard/v1/detection.proto\x12\x0bpiiguard.v1\x1a\x17piiguard/v1/event.proto\"\xa6\x01\n\x07\x46inding\x12\x13\n\x0b\x65ntity_type\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\x05\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x05\x12\r\n\x05score\x18\x04 \x01(\x02\x12)\n\x06\x61\x63tion\x18\x05 \x01(\x0e\x32\x19.piiguard.v1.EntityAction\x12\x0f\n\x07\x66ile_id\x18\x06 \x01(\t\x12\x0c\n\x04page\x18\x07 \x01(\x05\x12\x11\n\tfile_name\x18\x08 \x01(\t\"3\n\rFileKindCount\x12\x13\n\x0b\x65ntity_type\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x05\"\xff\x01\n\x08\x46ileScan\x12\x0f\n\x07\x66ile_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x15\n\rdetected_type\x18\x03 \x01(\t\x12\x19\n\x11\x64\x65\x63lared_mimetype\x18\x04 \x01(\t\x12\x0c\n\x04size\x18\x05 \x01(\x03\x12\r\n\x05pages\x18\x06 \x01(\x05\x12\x15\n\rpages_scanned\x18\x07 \x01(\x05\x12\x0e\n\x06method\x18\x08 \x01(\t\x12\x0f\n\x07scanned\x18\t \x01(\x08\x12\x0e\n\x06reason\x18\n \x01(\t\x12)\n\x05kinds\x18\x0b \x03(\x0b\x32\x1a.piiguard.v1.FileKindCount\x12\x12\n\nelapsed_ms\x18\x0c \x01(\x05\"\x98\x01\n\x0f\x44\x65tectionResult\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12%\n\x07verdict\x18\x02 \x01(\x0e\x32\x14.piiguard.v1.Verdict\x12&\n\x08\x66indings\x18\x03 \x03(\x0b\x32\x14.piiguard.v1.Finding\x12$\n\x05\x66iles\x18\x04 \x03(\x0b\x32\x15.piiguard.v1.FileScan\"A\n\x0bScanRequest\x12!\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x12.piiguard.v1.Event\x12\x0f\n\x07\x64ry_run\x18\x02 \x01(\x08\"<\n\x0cScanResponse\x12,\n\x06result\x18\x01 \x01(\x0b\x32\x1c.piiguard.v1.DetectionResult*]\n\x07Verdict\x12\x17\n\x13VERDICT_UNSPECIFIED\x10\x00\x12\x11\n\rVERDICT_ALLOW\x10\x01\x12\x12\n\x0eVERDICT_DELETE\x10\x02\x12\x12\n\x0eVERDICT_NOTIFY\x10\x03*{\n\x0c\x45ntityAction\x12\x1d\n\x19\x45NTITY_ACTION_UNSPECIFIED\x10\x00\x12\x18\n\x14\x45NTITY_ACTION_IGNORE\x10\x01\x12\x18\n\x14\x45NTITY_ACTION_NOTIFY\x10\x02\x12\x18\n\x14\x45NTITY_ACTION_DELETE\x10\x03\x32H\n\tDetection\x12;\n\x04Scan\x12\x18.piiguard.v1.ScanRequest\x1a\x19.piiguard.v1.ScanResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bpiiguard/v1/detection.proto\x12\x0bpiiguard.v1\x1a\x17piiguard/v1/event.proto\"\xce\x01\n\x07\x46inding\x12\x13\n\x0b\x65ntity_type\x18\x01 \x01(\t\x12\r\n\x05start\x18\x02 \x01(\x05\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x05\x12\r\n\x05score\x18\x04 \x01(\x02\x12)\n\x06\x61\x63tion\x18\x05 \x01(\x0e\x32\x19.piiguard.v1.EntityAction\x12\x0f\n\x07\x66ile_id\x18\x06 \x01(\t\x12\x0c\n\x04page\x18\x07 \x01(\x05\x12\x11\n\tfile_name\x18\x08 \x01(\t\x12\x10\n\x08location\x18\t \x01(\t\x12\x14\n\x0cin_file_name\x18\n \x01(\x08\"3\n\rFileKindCount\x12\x13\n\x0b\x65ntity_type\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x05\"\xff\x01\n\x08\x46ileScan\x12\x0f\n\x07\x66ile_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x15\n\rdetected_type\x18\x03 \x01(\t\x12\x19\n\x11\x64\x65\x63lared_mimetype\x18\x04 \x01(\t\x12\x0c\n\x04size\x18\x05 \x01(\x03\x12\r\n\x05pages\x18\x06 \x01(\x05\x12\x15\n\rpages_scanned\x18\x07 \x01(\x05\x12\x0e\n\x06method\x18\x08 \x01(\t\x12\x0f\n\x07scanned\x18\t \x01(\x08\x12\x0e\n\x06reason\x18\n \x01(\t\x12)\n\x05kinds\x18\x0b \x03(\x0b\x32\x1a.piiguard.v1.FileKindCount\x12\x12\n\nelapsed_ms\x18\x0c \x01(\x05\"\x98\x01\n\x0f\x44\x65tectionResult\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12%\n\x07verdict\x18\x02 \x01(\x0e\x32\x14.piiguard.v1.Verdict\x12&\n\x08\x66indings\x18\x03 \x03(\x0b\x32\x14.piiguard.v1.Finding\x12$\n\x05\x66iles\x18\x04 \x03(\x0b\x32\x15.piiguard.v1.FileScan\"A\n\x0bScanRequest\x12!\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x12.piiguard.v1.Event\x12\x0f\n\x07\x64ry_run\x18\x02 \x01(\x08\"<\n\x0cScanResponse\x12,\n\x06result\x18\x01 \x01(\x0b\x32\x1c.piiguard.v1.DetectionResult*]\n\x07Verdict\x12\x17\n\x13VERDICT_UNSPECIFIED\x10\x00\x12\x11\n\rVERDICT_ALLOW\x10\x01\x12\x12\n\x0eVERDICT_DELETE\x10\x02\x12\x12\n\x0eVERDICT_NOTIFY\x10\x03*{\n\x0c\x45ntityAction\x12\x1d\n\x19\x45NTITY_ACTION_UNSPECIFIED\x10\x00\x12\x18\n\x14\x45NTITY_ACTION_IGNORE\x10\x01\x12\x18\n\x14\x45NTITY_ACTION_NOTIFY\x10\x02\x12\x18\n\x14\x45NTITY_ACTION_DELETE\x10\x03\x32H\n\tDetection\x12;\n\x04Scan\x12\x18.piiguard.v1.ScanRequest\x1a\x19.piiguard.v1.ScanResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'piiguard.v1.detection_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_VERDICT']._serialized_start=833
-  _globals['_VERDICT']._serialized_end=926
-  _globals['_ENTITYACTION']._serialized_start=928
-  _globals['_ENTITYACTION']._serialized_end=1051
+  _globals['_VERDICT']._serialized_start=873
+  _globals['_VERDICT']._serialized_end=966
+  _globals['_ENTITYACTION']._serialized_start=968
+  _globals['_ENTITYACTION']._serialized_end=1091
   _globals['_FINDING']._serialized_start=70
-  _globals['_FINDING']._serialized_end=236
-  _globals['_FILEKINDCOUNT']._serialized_start=238
-  _globals['_FILEKINDCOUNT']._serialized_end=289
-  _globals['_FILESCAN']._serialized_start=292
-  _globals['_FILESCAN']._serialized_end=547
-  _globals['_DETECTIONRESULT']._serialized_start=550
-  _globals['_DETECTIONRESULT']._serialized_end=702
-  _globals['_SCANREQUEST']._serialized_start=704
-  _globals['_SCANREQUEST']._serialized_end=769
-  _globals['_SCANRESPONSE']._serialized_start=771
-  _globals['_SCANRESPONSE']._serialized_end=831
-  _globals['_DETECTION']._serialized_start=1053
-  _globals['_DETECTION']._serialized_end=1125
+  _globals['_FINDING']._serialized_end=276
+  _globals['_FILEKINDCOUNT']._serialized_start=278
+  _globals['_FILEKINDCOUNT']._serialized_end=329
+  _globals['_FILESCAN']._serialized_start=332
+  _globals['_FILESCAN']._serialized_end=587
+  _globals['_DETECTIONRESULT']._serialized_start=590
+  _globals['_DETECTIONRESULT']._serialized_end=742
+  _globals['_SCANREQUEST']._serialized_start=744
+  _globals['_SCANREQUEST']._serialized_end=809
+  _globals['_SCANRESPONSE']._serialized_start=811
+  _globals['_SCANRESPONSE']._serialized_end=871
+  _globals['_DETECTION']._serialized_start=1093
+  _globals['_DETECTION']._serialized_end=1165
 # @@protoc_insertion_point(module_scope)

@@ -78,6 +78,8 @@ class Finding(_message.Message):
     FILE_ID_FIELD_NUMBER: _builtins.int
     PAGE_FIELD_NUMBER: _builtins.int
     FILE_NAME_FIELD_NUMBER: _builtins.int
+    LOCATION_FIELD_NUMBER: _builtins.int
+    IN_FILE_NAME_FIELD_NUMBER: _builtins.int
     entity_type: _builtins.str
     start: _builtins.int
     """code-point offset into the scanned text"""
@@ -89,7 +91,15 @@ class Finding(_message.Message):
     page: _builtins.int
     """1-based page (PDF page, image frame); 0 for the message text"""
     file_name: _builtins.str
-    """The file's name as shared (for the author's DM), when file_id is set."""
+    """The file's name as shared (for the author's DM), when file_id is set.
+    Never stored in the audit trail: a name is text its author wrote.
+    """
+    location: _builtins.str
+    """Where in the file, when not the page's own text: "image 2 on page 3" (an
+    image embedded in a PDF page), "word/media/image1.png" (DOCX, XLSX). Never content.
+    """
+    in_file_name: _builtins.bool
+    """The finding is in the file's name (offsets into the name), not its content."""
     def __init__(
         self,
         *,
@@ -101,10 +111,12 @@ class Finding(_message.Message):
         file_id: _builtins.str = ...,
         page: _builtins.int = ...,
         file_name: _builtins.str = ...,
+        location: _builtins.str = ...,
+        in_file_name: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "end", b"end", "entity_type", b"entity_type", "file_id", b"file_id", "file_name", b"file_name", "page", b"page", "score", b"score", "start", b"start"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "end", b"end", "entity_type", b"entity_type", "file_id", b"file_id", "file_name", b"file_name", "in_file_name", b"in_file_name", "location", b"location", "page", b"page", "score", b"score", "start", b"start"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -156,6 +168,7 @@ class FileScan(_message.Message):
     ELAPSED_MS_FIELD_NUMBER: _builtins.int
     file_id: _builtins.str
     name: _builtins.str
+    """as shared, for the author's DM; cleared in audit records"""
     detected_type: _builtins.str
     """The type identified from the content (png, jpeg, gif, webp, tiff, bmp,
     pdf, docx, xlsx, text, zip, ...), not from the name or Slack's mimetype.
@@ -169,7 +182,8 @@ class FileScan(_message.Message):
     pages_scanned: _builtins.int
     method: _builtins.str
     """How text was extracted: text, pdf-text, pdf-ocr, pdf-text+ocr, ocr,
-    docx, xlsx, or none (not scanned).
+    docx, xlsx, docx+ocr / xlsx+ocr (pictures in the document read too),
+    or none (not scanned).
     """
     scanned: _builtins.bool
     """false: an UNSCANNABLE_FILE finding says why"""

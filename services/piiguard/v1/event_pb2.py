@@ -25,23 +25,29 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17piiguard/v1/event.proto\x12\x0bpiiguard.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"a\n\x07\x46ileRef\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08mimetype\x18\x03 \x01(\t\x12\x0c\n\x04size\x18\x04 \x01(\x03\x12\x1c\n\x14url_private_download\x18\x05 \x01(\t\"\xb5\x03\n\x05\x45vent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12+\n\x06source\x18\x02 \x01(\x0e\x32\x1b.piiguard.v1.SourcePlatform\x12\x14\n\x0cworkspace_id\x18\x03 \x01(\t\x12\x12\n\nchannel_id\x18\x04 \x01(\t\x12.\n\x0c\x63hannel_type\x18\x05 \x01(\x0e\x32\x18.piiguard.v1.ChannelType\x12\x0f\n\x07user_id\x18\x06 \x01(\t\x12\n\n\x02ts\x18\x07 \x01(\t\x12\x11\n\tthread_ts\x18\x08 \x01(\t\x12\x0c\n\x04text\x18\t \x01(\t\x12$\n\x04kind\x18\n \x01(\x0e\x32\x16.piiguard.v1.EventKind\x12.\n\nevent_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rreceived_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12#\n\x05\x66iles\x18\r \x03(\x0b\x32\x14.piiguard.v1.FileRef\x12\'\n\x08priority\x18\x0e \x01(\x0e\x32\x15.piiguard.v1.Priority*\x81\x01\n\x0eSourcePlatform\x12\x1f\n\x1bSOURCE_PLATFORM_UNSPECIFIED\x10\x00\x12\x19\n\x15SOURCE_PLATFORM_SLACK\x10\x01\x12\x1a\n\x16SOURCE_PLATFORM_NOTION\x10\x02\x12\x17\n\x13SOURCE_PLATFORM_API\x10\x03*\x8a\x01\n\x0b\x43hannelType\x12\x1c\n\x18\x43HANNEL_TYPE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x43HANNEL_TYPE_PUBLIC\x10\x01\x12\x18\n\x14\x43HANNEL_TYPE_PRIVATE\x10\x02\x12\x15\n\x11\x43HANNEL_TYPE_MPIM\x10\x03\x12\x13\n\x0f\x43HANNEL_TYPE_IM\x10\x04*\x9b\x01\n\tEventKind\x12\x1a\n\x16\x45VENT_KIND_UNSPECIFIED\x10\x00\x12\x16\n\x12\x45VENT_KIND_MESSAGE\x10\x01\x12\x1e\n\x1a\x45VENT_KIND_MESSAGE_CHANGED\x10\x02\x12\x1f\n\x1b\x45VENT_KIND_THREAD_BROADCAST\x10\x03\x12\x19\n\x15\x45VENT_KIND_FILE_SHARE\x10\x04*N\n\x08Priority\x12\x18\n\x14PRIORITY_UNSPECIFIED\x10\x00\x12\x13\n\x0fPRIORITY_NORMAL\x10\x01\x12\x13\n\x0fPRIORITY_URGENT\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17piiguard/v1/event.proto\x12\x0bpiiguard.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8a\x01\n\x07\x46ileRef\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x10\n\x08mimetype\x18\x03 \x01(\t\x12\x0c\n\x04size\x18\x04 \x01(\x03\x12\x1c\n\x14url_private_download\x18\x05 \x01(\t\x12\'\n\x06notion\x18\x06 \x01(\x0b\x32\x17.piiguard.v1.NotionFile\"x\n\nNotionFile\x12\x10\n\x08\x62lock_id\x18\x01 \x01(\t\x12\x12\n\nblock_type\x18\x02 \x01(\t\x12\x0f\n\x07page_id\x18\x03 \x01(\t\x12\x13\n\x0bproperty_id\x18\x04 \x01(\t\x12\r\n\x05index\x18\x05 \x01(\x05\x12\x0f\n\x07hosting\x18\x06 \x01(\t\"\xa1\x04\n\x05\x45vent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12+\n\x06source\x18\x02 \x01(\x0e\x32\x1b.piiguard.v1.SourcePlatform\x12\x14\n\x0cworkspace_id\x18\x03 \x01(\t\x12\x12\n\nchannel_id\x18\x04 \x01(\t\x12.\n\x0c\x63hannel_type\x18\x05 \x01(\x0e\x32\x18.piiguard.v1.ChannelType\x12\x0f\n\x07user_id\x18\x06 \x01(\t\x12\n\n\x02ts\x18\x07 \x01(\t\x12\x11\n\tthread_ts\x18\x08 \x01(\t\x12\x0c\n\x04text\x18\t \x01(\t\x12$\n\x04kind\x18\n \x01(\x0e\x32\x16.piiguard.v1.EventKind\x12.\n\nevent_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rreceived_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12#\n\x05\x66iles\x18\r \x03(\x0b\x32\x14.piiguard.v1.FileRef\x12\'\n\x08priority\x18\x0e \x01(\x0e\x32\x15.piiguard.v1.Priority\x12\'\n\x06notion\x18\x0f \x01(\x0b\x32\x17.piiguard.v1.NotionPage\x12\x11\n\tedited_ts\x18\x10 \x01(\t\x12.\n\nnot_before\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\":\n\nNotionText\x12\x10\n\x08location\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\"\xff\x01\n\nNotionPage\x12\x0f\n\x07page_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x61tabase_id\x18\x02 \x01(\t\x12\x16\n\x0e\x64\x61ta_source_id\x18\x03 \x01(\t\x12\x0b\n\x03url\x18\x04 \x01(\t\x12\r\n\x05title\x18\x05 \x01(\t\x12\x18\n\x10last_edited_time\x18\x06 \x01(\t\x12\x12\n\ncreated_by\x18\x07 \x01(\t\x12\x16\n\x0elast_edited_by\x18\x08 \x01(\t\x12&\n\x05texts\x18\t \x03(\x0b\x32\x17.piiguard.v1.NotionText\x12\x14\n\x0c\x63ontent_hash\x18\n \x01(\t\x12\x13\n\x0bresponsible\x18\x0b \x03(\t*\x81\x01\n\x0eSourcePlatform\x12\x1f\n\x1bSOURCE_PLATFORM_UNSPECIFIED\x10\x00\x12\x19\n\x15SOURCE_PLATFORM_SLACK\x10\x01\x12\x1a\n\x16SOURCE_PLATFORM_NOTION\x10\x02\x12\x17\n\x13SOURCE_PLATFORM_API\x10\x03*\x8a\x01\n\x0b\x43hannelType\x12\x1c\n\x18\x43HANNEL_TYPE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x43HANNEL_TYPE_PUBLIC\x10\x01\x12\x18\n\x14\x43HANNEL_TYPE_PRIVATE\x10\x02\x12\x15\n\x11\x43HANNEL_TYPE_MPIM\x10\x03\x12\x13\n\x0f\x43HANNEL_TYPE_IM\x10\x04*\xb7\x01\n\tEventKind\x12\x1a\n\x16\x45VENT_KIND_UNSPECIFIED\x10\x00\x12\x16\n\x12\x45VENT_KIND_MESSAGE\x10\x01\x12\x1e\n\x1a\x45VENT_KIND_MESSAGE_CHANGED\x10\x02\x12\x1f\n\x1b\x45VENT_KIND_THREAD_BROADCAST\x10\x03\x12\x19\n\x15\x45VENT_KIND_FILE_SHARE\x10\x04\x12\x1a\n\x16\x45VENT_KIND_NOTION_PAGE\x10\x05*a\n\x08Priority\x12\x18\n\x14PRIORITY_UNSPECIFIED\x10\x00\x12\x13\n\x0fPRIORITY_NORMAL\x10\x01\x12\x13\n\x0fPRIORITY_URGENT\x10\x02\x12\x11\n\rPRIORITY_BULK\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'piiguard.v1.event_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SOURCEPLATFORM']._serialized_start=613
-  _globals['_SOURCEPLATFORM']._serialized_end=742
-  _globals['_CHANNELTYPE']._serialized_start=745
-  _globals['_CHANNELTYPE']._serialized_end=883
-  _globals['_EVENTKIND']._serialized_start=886
-  _globals['_EVENTKIND']._serialized_end=1041
-  _globals['_PRIORITY']._serialized_start=1043
-  _globals['_PRIORITY']._serialized_end=1121
-  _globals['_FILEREF']._serialized_start=73
-  _globals['_FILEREF']._serialized_end=170
-  _globals['_EVENT']._serialized_start=173
-  _globals['_EVENT']._serialized_end=610
+  _globals['_SOURCEPLATFORM']._serialized_start=1203
+  _globals['_SOURCEPLATFORM']._serialized_end=1332
+  _globals['_CHANNELTYPE']._serialized_start=1335
+  _globals['_CHANNELTYPE']._serialized_end=1473
+  _globals['_EVENTKIND']._serialized_start=1476
+  _globals['_EVENTKIND']._serialized_end=1659
+  _globals['_PRIORITY']._serialized_start=1661
+  _globals['_PRIORITY']._serialized_end=1758
+  _globals['_FILEREF']._serialized_start=74
+  _globals['_FILEREF']._serialized_end=212
+  _globals['_NOTIONFILE']._serialized_start=214
+  _globals['_NOTIONFILE']._serialized_end=334
+  _globals['_EVENT']._serialized_start=337
+  _globals['_EVENT']._serialized_end=882
+  _globals['_NOTIONTEXT']._serialized_start=884
+  _globals['_NOTIONTEXT']._serialized_end=942
+  _globals['_NOTIONPAGE']._serialized_start=945
+  _globals['_NOTIONPAGE']._serialized_end=1200
 # @@protoc_insertion_point(module_scope)

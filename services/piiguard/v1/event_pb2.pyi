@@ -86,6 +86,8 @@ class _EventKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_EventKind.V
     """a thread reply also sent to the channel"""
     EVENT_KIND_FILE_SHARE: _EventKind.ValueType  # 4
     """a message that shares files"""
+    EVENT_KIND_NOTION_PAGE: _EventKind.ValueType  # 5
+    """a Notion page version (new or edited)"""
 
 class EventKind(_EventKind, metaclass=_EventKindEnumTypeWrapper): ...
 
@@ -98,6 +100,8 @@ EVENT_KIND_THREAD_BROADCAST: EventKind.ValueType  # 3
 """a thread reply also sent to the channel"""
 EVENT_KIND_FILE_SHARE: EventKind.ValueType  # 4
 """a message that shares files"""
+EVENT_KIND_NOTION_PAGE: EventKind.ValueType  # 5
+"""a Notion page version (new or edited)"""
 Global___EventKind: _TypeAlias = EventKind  # noqa: Y015
 
 class _Priority:
@@ -109,12 +113,23 @@ class _PriorityEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Priority.Val
     PRIORITY_UNSPECIFIED: _Priority.ValueType  # 0
     PRIORITY_NORMAL: _Priority.ValueType  # 1
     PRIORITY_URGENT: _Priority.ValueType  # 2
+    """live Slack events"""
+    PRIORITY_BULK: _Priority.ValueType  # 3
+    """swept history"""
 
-class Priority(_Priority, metaclass=_PriorityEnumTypeWrapper): ...
+class Priority(_Priority, metaclass=_PriorityEnumTypeWrapper):
+    """Which lane an event travels in. URGENT and NORMAL (and UNSPECIFIED) take the
+    live lane, piiguard.events.<ws>, which detection always serves first; BULK
+    (history sweeps, backfills) takes piiguard.events.<ws>.bulk, served only when
+    the live lane is idle and at a bounded rate.
+    """
 
 PRIORITY_UNSPECIFIED: Priority.ValueType  # 0
 PRIORITY_NORMAL: Priority.ValueType  # 1
 PRIORITY_URGENT: Priority.ValueType  # 2
+"""live Slack events"""
+PRIORITY_BULK: Priority.ValueType  # 3
+"""swept history"""
 Global___Priority: _TypeAlias = Priority  # noqa: Y015
 
 @_typing.final
@@ -128,11 +143,18 @@ class FileRef(_message.Message):
     MIMETYPE_FIELD_NUMBER: _builtins.int
     SIZE_FIELD_NUMBER: _builtins.int
     URL_PRIVATE_DOWNLOAD_FIELD_NUMBER: _builtins.int
+    NOTION_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     name: _builtins.str
     mimetype: _builtins.str
     size: _builtins.int
     url_private_download: _builtins.str
+    @_builtins.property
+    def notion(self) -> Global___NotionFile:
+        """A Notion file (a `files` property entry, or an image/pdf/file block):
+        where to fetch a fresh URL when the pre-signed one has expired.
+        """
+
     def __init__(
         self,
         *,
@@ -141,14 +163,59 @@ class FileRef(_message.Message):
         mimetype: _builtins.str = ...,
         size: _builtins.int = ...,
         url_private_download: _builtins.str = ...,
+        notion: Global___NotionFile | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["notion", b"notion"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "mimetype", b"mimetype", "name", b"name", "size", b"size", "url_private_download", b"url_private_download"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "mimetype", b"mimetype", "name", b"name", "notion", b"notion", "size", b"size", "url_private_download", b"url_private_download"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___FileRef: _TypeAlias = FileRef  # noqa: Y015
+
+@_typing.final
+class NotionFile(_message.Message):
+    """Where a Notion file is, so its URL can be refreshed (Notion-hosted URLs expire
+    after an hour). `url_private_download` holds the URL Notion gave; it is never
+    scanned as text, logged or recorded.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BLOCK_ID_FIELD_NUMBER: _builtins.int
+    BLOCK_TYPE_FIELD_NUMBER: _builtins.int
+    PAGE_ID_FIELD_NUMBER: _builtins.int
+    PROPERTY_ID_FIELD_NUMBER: _builtins.int
+    INDEX_FIELD_NUMBER: _builtins.int
+    HOSTING_FIELD_NUMBER: _builtins.int
+    block_id: _builtins.str
+    """The block holding the file (image, pdf, file); empty for a property."""
+    block_type: _builtins.str
+    page_id: _builtins.str
+    """The page and property holding the file (a `files` property), and its index."""
+    property_id: _builtins.str
+    index: _builtins.int
+    hosting: _builtins.str
+    """"file" (Notion-hosted, pre-signed) or "external" (fetched only from the
+    policy's notion.allowExternalFileHosts).
+    """
+    def __init__(
+        self,
+        *,
+        block_id: _builtins.str = ...,
+        block_type: _builtins.str = ...,
+        page_id: _builtins.str = ...,
+        property_id: _builtins.str = ...,
+        index: _builtins.int = ...,
+        hosting: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_id", b"block_id", "block_type", b"block_type", "hosting", b"hosting", "index", b"index", "page_id", b"page_id", "property_id", b"property_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___NotionFile: _TypeAlias = NotionFile  # noqa: Y015
 
 @_typing.final
 class Event(_message.Message):
@@ -168,6 +235,9 @@ class Event(_message.Message):
     RECEIVED_TIME_FIELD_NUMBER: _builtins.int
     FILES_FIELD_NUMBER: _builtins.int
     PRIORITY_FIELD_NUMBER: _builtins.int
+    NOTION_FIELD_NUMBER: _builtins.int
+    EDITED_TS_FIELD_NUMBER: _builtins.int
+    NOT_BEFORE_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     """Correlation id of the event's whole life: Slack's event_id, or an id the
     Ingest API assigns.
@@ -186,12 +256,28 @@ class Event(_message.Message):
     text: _builtins.str
     kind: Global___EventKind.ValueType
     priority: Global___Priority.ValueType
+    edited_ts: _builtins.str
+    """Slack's edited.ts of the message version carried (empty: never edited).
+    With channel_id and ts, the version ingest remembers as scanned: the same
+    version is scanned once whichever path (live or sweep) submits it first; an
+    edit (edited_ts moved) is scanned again.
+    """
     @_builtins.property
     def event_time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def received_time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def files(self) -> _containers.RepeatedCompositeFieldContainer[Global___FileRef]: ...
+    @_builtins.property
+    def notion(self) -> Global___NotionPage:
+        """Set when source is SOURCE_PLATFORM_NOTION: the page's own identity."""
+
+    @_builtins.property
+    def not_before(self) -> _timestamp_pb2.Timestamp:
+        """Scan no earlier than this (unset: at once). Ingest holds the event in
+        JetStream (a message schedule) and releases it into its lane then.
+        """
+
     def __init__(
         self,
         *,
@@ -209,11 +295,109 @@ class Event(_message.Message):
         received_time: _timestamp_pb2.Timestamp | None = ...,
         files: _abc.Iterable[Global___FileRef] | None = ...,
         priority: Global___Priority.ValueType = ...,
+        notion: Global___NotionPage | None = ...,
+        edited_ts: _builtins.str = ...,
+        not_before: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["event_time", b"event_time", "received_time", b"received_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["event_time", b"event_time", "not_before", b"not_before", "notion", b"notion", "received_time", b"received_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel_id", b"channel_id", "channel_type", b"channel_type", "event_id", b"event_id", "event_time", b"event_time", "files", b"files", "kind", b"kind", "priority", b"priority", "received_time", b"received_time", "source", b"source", "text", b"text", "thread_ts", b"thread_ts", "ts", b"ts", "user_id", b"user_id", "workspace_id", b"workspace_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel_id", b"channel_id", "channel_type", b"channel_type", "edited_ts", b"edited_ts", "event_id", b"event_id", "event_time", b"event_time", "files", b"files", "kind", b"kind", "not_before", b"not_before", "notion", b"notion", "priority", b"priority", "received_time", b"received_time", "source", b"source", "text", b"text", "thread_ts", b"thread_ts", "ts", b"ts", "user_id", b"user_id", "workspace_id", b"workspace_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Event: _TypeAlias = Event  # noqa: Y015
+
+@_typing.final
+class NotionText(_message.Message):
+    """One text of a Notion page that detection scans, with where it was, so a
+    finding can say "in the property Description" or "in the page body".
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOCATION_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    location: _builtins.str
+    """"property" or "body"."""
+    name: _builtins.str
+    """The property's name (location "property"); empty for the body."""
+    text: _builtins.str
+    def __init__(
+        self,
+        *,
+        location: _builtins.str = ...,
+        name: _builtins.str = ...,
+        text: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["location", b"location", "name", b"name", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___NotionText: _TypeAlias = NotionText  # noqa: Y015
+
+@_typing.final
+class NotionPage(_message.Message):
+    """A Notion page version: ids, link, title and who touched it. Event.text is
+    the page's texts joined (title, properties, body), each also in `texts`.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_ID_FIELD_NUMBER: _builtins.int
+    DATABASE_ID_FIELD_NUMBER: _builtins.int
+    DATA_SOURCE_ID_FIELD_NUMBER: _builtins.int
+    URL_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    LAST_EDITED_TIME_FIELD_NUMBER: _builtins.int
+    CREATED_BY_FIELD_NUMBER: _builtins.int
+    LAST_EDITED_BY_FIELD_NUMBER: _builtins.int
+    TEXTS_FIELD_NUMBER: _builtins.int
+    CONTENT_HASH_FIELD_NUMBER: _builtins.int
+    RESPONSIBLE_FIELD_NUMBER: _builtins.int
+    page_id: _builtins.str
+    database_id: _builtins.str
+    data_source_id: _builtins.str
+    url: _builtins.str
+    title: _builtins.str
+    last_edited_time: _builtins.str
+    """Notion's last_edited_time (rounded down to the minute), RFC 3339."""
+    created_by: _builtins.str
+    """Notion user ids."""
+    last_edited_by: _builtins.str
+    content_hash: _builtins.str
+    """sha256 of the scanned content: an edit that changes nothing scannable
+    is not acted on again.
+    """
+    @_builtins.property
+    def texts(self) -> _containers.RepeatedCompositeFieldContainer[Global___NotionText]: ...
+    @_builtins.property
+    def responsible(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Who is told: the creator for a new page, the last editor for an edit,
+        both when first seen already edited by someone else.
+        """
+
+    def __init__(
+        self,
+        *,
+        page_id: _builtins.str = ...,
+        database_id: _builtins.str = ...,
+        data_source_id: _builtins.str = ...,
+        url: _builtins.str = ...,
+        title: _builtins.str = ...,
+        last_edited_time: _builtins.str = ...,
+        created_by: _builtins.str = ...,
+        last_edited_by: _builtins.str = ...,
+        texts: _abc.Iterable[Global___NotionText] | None = ...,
+        content_hash: _builtins.str = ...,
+        responsible: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_hash", b"content_hash", "created_by", b"created_by", "data_source_id", b"data_source_id", "database_id", b"database_id", "last_edited_by", b"last_edited_by", "last_edited_time", b"last_edited_time", "page_id", b"page_id", "responsible", b"responsible", "texts", b"texts", "title", b"title", "url", b"url"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___NotionPage: _TypeAlias = NotionPage  # noqa: Y015

@@ -25,19 +25,25 @@ _sym_db = _symbol_database.Default()
 from piiguard.v1 import event_pb2 as piiguard_dot_v1_dot_event__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18piiguard/v1/ingest.proto\x12\x0bpiiguard.v1\x1a\x17piiguard/v1/event.proto\"7\n\x12SubmitEventRequest\x12!\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x12.piiguard.v1.Event\"h\n\x13SubmitEventResponse\x12\x16\n\x0e\x63orrelation_id\x18\x01 \x01(\t\x12)\n\x06status\x18\x02 \x01(\x0e\x32\x19.piiguard.v1.SubmitStatus\x12\x0e\n\x06reason\x18\x03 \x01(\t*\x81\x01\n\x0cSubmitStatus\x12\x1d\n\x19SUBMIT_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16SUBMIT_STATUS_ACCEPTED\x10\x01\x12\x1b\n\x17SUBMIT_STATUS_DUPLICATE\x10\x02\x12\x19\n\x15SUBMIT_STATUS_IGNORED\x10\x03\x32Z\n\x06Ingest\x12P\n\x0bSubmitEvent\x12\x1f.piiguard.v1.SubmitEventRequest\x1a .piiguard.v1.SubmitEventResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18piiguard/v1/ingest.proto\x12\x0bpiiguard.v1\x1a\x17piiguard/v1/event.proto\"9\n\x13SubmitEventsRequest\x12\"\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x12.piiguard.v1.Event\"G\n\x14SubmitEventsResponse\x12/\n\x07results\x18\x01 \x03(\x0b\x32\x1e.piiguard.v1.SubmitEventResult\"d\n\x11SubmitEventResult\x12\x32\n\x08response\x18\x01 \x01(\x0b\x32 .piiguard.v1.SubmitEventResponse\x12\x0c\n\x04\x63ode\x18\x02 \x01(\x05\x12\r\n\x05\x65rror\x18\x03 \x01(\t\"7\n\x12SubmitEventRequest\x12!\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x12.piiguard.v1.Event\"h\n\x13SubmitEventResponse\x12\x16\n\x0e\x63orrelation_id\x18\x01 \x01(\t\x12)\n\x06status\x18\x02 \x01(\x0e\x32\x19.piiguard.v1.SubmitStatus\x12\x0e\n\x06reason\x18\x03 \x01(\t*\x81\x01\n\x0cSubmitStatus\x12\x1d\n\x19SUBMIT_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16SUBMIT_STATUS_ACCEPTED\x10\x01\x12\x1b\n\x17SUBMIT_STATUS_DUPLICATE\x10\x02\x12\x19\n\x15SUBMIT_STATUS_IGNORED\x10\x03\x32\xaf\x01\n\x06Ingest\x12P\n\x0bSubmitEvent\x12\x1f.piiguard.v1.SubmitEventRequest\x1a .piiguard.v1.SubmitEventResponse\x12S\n\x0cSubmitEvents\x12 .piiguard.v1.SubmitEventsRequest\x1a!.piiguard.v1.SubmitEventsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'piiguard.v1.ingest_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SUBMITSTATUS']._serialized_start=230
-  _globals['_SUBMITSTATUS']._serialized_end=359
-  _globals['_SUBMITEVENTREQUEST']._serialized_start=66
-  _globals['_SUBMITEVENTREQUEST']._serialized_end=121
-  _globals['_SUBMITEVENTRESPONSE']._serialized_start=123
-  _globals['_SUBMITEVENTRESPONSE']._serialized_end=227
-  _globals['_INGEST']._serialized_start=361
-  _globals['_INGEST']._serialized_end=451
+  _globals['_SUBMITSTATUS']._serialized_start=464
+  _globals['_SUBMITSTATUS']._serialized_end=593
+  _globals['_SUBMITEVENTSREQUEST']._serialized_start=66
+  _globals['_SUBMITEVENTSREQUEST']._serialized_end=123
+  _globals['_SUBMITEVENTSRESPONSE']._serialized_start=125
+  _globals['_SUBMITEVENTSRESPONSE']._serialized_end=196
+  _globals['_SUBMITEVENTRESULT']._serialized_start=198
+  _globals['_SUBMITEVENTRESULT']._serialized_end=298
+  _globals['_SUBMITEVENTREQUEST']._serialized_start=300
+  _globals['_SUBMITEVENTREQUEST']._serialized_end=355
+  _globals['_SUBMITEVENTRESPONSE']._serialized_start=357
+  _globals['_SUBMITEVENTRESPONSE']._serialized_end=461
+  _globals['_INGEST']._serialized_start=596
+  _globals['_INGEST']._serialized_end=771
 # @@protoc_insertion_point(module_scope)

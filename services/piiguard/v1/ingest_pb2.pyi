@@ -3,8 +3,10 @@
 isort:skip_file
 Stage 1: ingest. Accepts events and publishes them durably for detection."""
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from piiguard.v1 import event_pb2 as _event_pb2
 import builtins as _builtins
@@ -28,7 +30,9 @@ class _SubmitStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SubmitSt
     SUBMIT_STATUS_ACCEPTED: _SubmitStatus.ValueType  # 1
     """durable in the detection stream"""
     SUBMIT_STATUS_DUPLICATE: _SubmitStatus.ValueType  # 2
-    """already accepted earlier (same event_id)"""
+    """Already accepted earlier: the same event_id, or the same version (channel,
+    ts, edited_ts) of a Slack message, whichever path (live or sweep) sent it.
+    """
     SUBMIT_STATUS_IGNORED: _SubmitStatus.ValueType  # 3
     """not ours to scan (own bot, unwatched channel, ...)"""
 
@@ -38,10 +42,88 @@ SUBMIT_STATUS_UNSPECIFIED: SubmitStatus.ValueType  # 0
 SUBMIT_STATUS_ACCEPTED: SubmitStatus.ValueType  # 1
 """durable in the detection stream"""
 SUBMIT_STATUS_DUPLICATE: SubmitStatus.ValueType  # 2
-"""already accepted earlier (same event_id)"""
+"""Already accepted earlier: the same event_id, or the same version (channel,
+ts, edited_ts) of a Slack message, whichever path (live or sweep) sent it.
+"""
 SUBMIT_STATUS_IGNORED: SubmitStatus.ValueType  # 3
 """not ours to scan (own bot, unwatched channel, ...)"""
 Global___SubmitStatus: _TypeAlias = SubmitStatus  # noqa: Y015
+
+@_typing.final
+class SubmitEventsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def events(self) -> _containers.RepeatedCompositeFieldContainer[_event_pb2.Event]: ...
+    def __init__(
+        self,
+        *,
+        events: _abc.Iterable[_event_pb2.Event] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["events", b"events"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SubmitEventsRequest: _TypeAlias = SubmitEventsRequest  # noqa: Y015
+
+@_typing.final
+class SubmitEventsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___SubmitEventResult]:
+        """One per event, in the order submitted."""
+
+    def __init__(
+        self,
+        *,
+        results: _abc.Iterable[Global___SubmitEventResult] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["results", b"results"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SubmitEventsResponse: _TypeAlias = SubmitEventsResponse  # noqa: Y015
+
+@_typing.final
+class SubmitEventResult(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESPONSE_FIELD_NUMBER: _builtins.int
+    CODE_FIELD_NUMBER: _builtins.int
+    ERROR_FIELD_NUMBER: _builtins.int
+    code: _builtins.int
+    """Set when this event was refused: the gRPC status code it would have had
+    alone (INVALID_ARGUMENT, PERMISSION_DENIED, RESOURCE_EXHAUSTED,
+    UNAVAILABLE) and why, never its text.
+    """
+    error: _builtins.str
+    @_builtins.property
+    def response(self) -> Global___SubmitEventResponse:
+        """The response SubmitEvent would have given (status ACCEPTED, DUPLICATE or
+        IGNORED), unless refused.
+        """
+
+    def __init__(
+        self,
+        *,
+        response: Global___SubmitEventResponse | None = ...,
+        code: _builtins.int = ...,
+        error: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["response", b"response"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "error", b"error", "response", b"response"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SubmitEventResult: _TypeAlias = SubmitEventResult  # noqa: Y015
 
 @_typing.final
 class SubmitEventRequest(_message.Message):

@@ -39,6 +39,11 @@ class IngestStub:
                 request_serializer=piiguard_dot_v1_dot_ingest__pb2.SubmitEventRequest.SerializeToString,
                 response_deserializer=piiguard_dot_v1_dot_ingest__pb2.SubmitEventResponse.FromString,
                 _registered_method=True)
+        self.SubmitEvents = channel.unary_unary(
+                '/piiguard.v1.Ingest/SubmitEvents',
+                request_serializer=piiguard_dot_v1_dot_ingest__pb2.SubmitEventsRequest.SerializeToString,
+                response_deserializer=piiguard_dot_v1_dot_ingest__pb2.SubmitEventsResponse.FromString,
+                _registered_method=True)
 
 
 class IngestServicer:
@@ -53,6 +58,16 @@ class IngestServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SubmitEvents(self, request, context):
+        """Publishes many events (at most 500 per call), each with its own status: one
+        refused event does not refuse the others. Each event's priority chooses its
+        lane (BULK for backfills) and not_before delays its scan. A malformed request
+        (no events, too many) is INVALID_ARGUMENT as a whole.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IngestServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -60,6 +75,11 @@ def add_IngestServicer_to_server(servicer, server):
                     servicer.SubmitEvent,
                     request_deserializer=piiguard_dot_v1_dot_ingest__pb2.SubmitEventRequest.FromString,
                     response_serializer=piiguard_dot_v1_dot_ingest__pb2.SubmitEventResponse.SerializeToString,
+            ),
+            'SubmitEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitEvents,
+                    request_deserializer=piiguard_dot_v1_dot_ingest__pb2.SubmitEventsRequest.FromString,
+                    response_serializer=piiguard_dot_v1_dot_ingest__pb2.SubmitEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -89,6 +109,33 @@ class Ingest:
             '/piiguard.v1.Ingest/SubmitEvent',
             piiguard_dot_v1_dot_ingest__pb2.SubmitEventRequest.SerializeToString,
             piiguard_dot_v1_dot_ingest__pb2.SubmitEventResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/piiguard.v1.Ingest/SubmitEvents',
+            piiguard_dot_v1_dot_ingest__pb2.SubmitEventsRequest.SerializeToString,
+            piiguard_dot_v1_dot_ingest__pb2.SubmitEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -36,6 +36,12 @@ class IngestStub:
     durable in JetStream; a second submission of the same event_id is
     acknowledged as a duplicate and not processed again.
     """
+    SubmitEvents: _grpc.UnaryUnaryMultiCallable[_ingest_pb2.SubmitEventsRequest, _ingest_pb2.SubmitEventsResponse]
+    """Publishes many events (at most 500 per call), each with its own status: one
+    refused event does not refuse the others. Each event's priority chooses its
+    lane (BULK for backfills) and not_before delays its scan. A malformed request
+    (no events, too many) is INVALID_ARGUMENT as a whole.
+    """
 
 @_typing.type_check_only
 class IngestAsyncStub(IngestStub):
@@ -44,6 +50,12 @@ class IngestAsyncStub(IngestStub):
     """Publishes one event to the detection stream. Returns once the event is
     durable in JetStream; a second submission of the same event_id is
     acknowledged as a duplicate and not processed again.
+    """
+    SubmitEvents: _aio.UnaryUnaryMultiCallable[_ingest_pb2.SubmitEventsRequest, _ingest_pb2.SubmitEventsResponse]  # type: ignore[assignment]
+    """Publishes many events (at most 500 per call), each with its own status: one
+    refused event does not refuse the others. Each event's priority chooses its
+    lane (BULK for backfills) and not_before delays its scan. A malformed request
+    (no events, too many) is INVALID_ARGUMENT as a whole.
     """
 
 class IngestServicer(metaclass=_abc_1.ABCMeta):
@@ -56,6 +68,18 @@ class IngestServicer(metaclass=_abc_1.ABCMeta):
         """Publishes one event to the detection stream. Returns once the event is
         durable in JetStream; a second submission of the same event_id is
         acknowledged as a duplicate and not processed again.
+        """
+
+    @_abc_1.abstractmethod
+    def SubmitEvents(
+        self,
+        request: _ingest_pb2.SubmitEventsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_ingest_pb2.SubmitEventsResponse, _abc.Awaitable[_ingest_pb2.SubmitEventsResponse]]:
+        """Publishes many events (at most 500 per call), each with its own status: one
+        refused event does not refuse the others. Each event's priority chooses its
+        lane (BULK for backfills) and not_before delays its scan. A malformed request
+        (no events, too many) is INVALID_ARGUMENT as a whole.
         """
 
 def add_IngestServicer_to_server(servicer: IngestServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -15,15 +15,15 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
+from piiguard import metrics
 from piiguard.detection.files.limits import DOWNLOAD_TIMEOUT, Unscannable
+from piiguard.errors import DownloadError as DownloadError  # re-exported
 
 log = logging.getLogger(__name__)
 
 CHUNK = 64 * 1024
 
 
-class DownloadError(Exception):
-    """A transient failure (network, 429, 5xx): the event is retried."""
 
 
 @dataclass(frozen=True)
@@ -61,13 +61,29 @@ async def download(
     if not trusted(url, api_url):
         raise Unscannable("download URL outside Slack")
     headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return await fetch(session, url, headers=headers, max_bytes=max_bytes, timeout=timeout)
+
+
+class Refused(Unscannable):
+    """HTTP 401/403: a token without ``files:read``, or an expired pre-signed URL."""
+
+
+async def fetch(session: aiohttp.ClientSession, url: str, *, headers: dict[str, str], max_bytes: int,
+                timeout: float = DOWNLOAD_TIMEOUT, api: str = "slack") -> Downloaded:
+    """GET ``url``, bounded in size and time; failures as :class:`Unscannable` (final)
+    or :class:`DownloadError` (worth retrying)."""
     try:
         async with session.get(url, headers=headers, allow_redirects=True, max_redirects=3,
                                timeout=aiohttp.ClientTimeout(total=timeout)) as response:
             status = response.status
+            _count_call("ok" if status == 200 else "ratelimited" if status == 429
+                        else "not_authed" if status in (401, 403) else f"http_{status}", api)
             if status in (401, 403):
-                log.warning("file download refused (HTTP %d): does the bot token have files:read?", status)
-                raise Unscannable("download refused (files:read scope?)")
+                if api == "slack":
+                    log.warning("file download refused (HTTP %d): does the bot token have files:read?",
+                                status)
+                raise Refused("download refused (files:read scope?)" if api == "slack"
+                              else f"download refused (HTTP {status})")
             if status in (404, 410):
                 raise Unscannable("file not available for download")
             if status == 429 or status >= 500:
@@ -88,4 +104,11 @@ async def download(
     except aiohttp.TooManyRedirects:
         raise Unscannable("download redirected too often") from None
     except (aiohttp.ClientError, TimeoutError) as exc:
+        _count_call("connection_error", api)
         raise DownloadError(f"file download: {type(exc).__name__}") from None
+
+
+def _count_call(result: str, api: str = "slack") -> None:
+    """piiguard_api_calls_total for a file download (a 401/403 counts as ``not_authed``,
+    so the auth alert sees a bot token without files:read too)."""
+    metrics.API_CALLS.labels(api, "files.download", metrics.bounded(result)).inc()

@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
+from piiguard.errors import Unscannable as Unscannable  # re-exported: the files package's outcome
+from piiguard.kinds import UNSCANNABLE_FILE as UNSCANNABLE_FILE  # re-exported for the files package
+
 if TYPE_CHECKING:  # the extraction child imports this module: keep it light
     from piiguard.policy import FileLimits
-
-UNSCANNABLE_FILE = "UNSCANNABLE_FILE"
 
 # Hard safety limits (not policy): what an archive-based format (DOCX, XLSX) may
 # expand to, how much text one file may yield, the child's address space.
@@ -24,15 +25,13 @@ CHILD_MEMORY_BYTES = 2 * 1024 * 1024 * 1024
 DOWNLOAD_TIMEOUT = 60.0  # seconds for one file's whole download
 OCR_DPI = 200  # scanned PDF pages are rendered at this resolution for OCR
 TEXT_LAYER_MIN_CHARS = 16  # a PDF page with fewer characters of text is OCR'd
-
-
-class Unscannable(Exception):
-    """The file (or part of it) cannot be scanned. ``reason`` is a short phrase
-    about the file's shape (never its content), e.g. ``encrypted PDF``."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+# An image embedded in a PDF page smaller than this (a rule, a bullet, an icon)
+# holds no text worth reading.
+MIN_EMBEDDED_SIDE = 24
+MIN_EMBEDDED_PIXELS = 4000
+# OCR variants of a poor photo (rotated, denoised, ...) may take this share of
+# a page's fair share of the remaining time budget.
+OCR_EXTRA_SHARE = 0.6
 
 
 @dataclass(frozen=True)

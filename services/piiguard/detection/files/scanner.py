@@ -1,10 +1,18 @@
-"""One shared file, from reference to findings: download, extract (in a child
-process, with a time budget), detect with the workspace's engine.
+"""One shared file, from reference to findings: scan its name, download,
+extract (in a child process, with a time budget), detect with the workspace's
+engine.
 
 The outcome is a ``FileScan`` summary (type, size, pages, method, kinds and
 counts — never content) and the file's findings, each carrying the file's id,
-name and page. A file that cannot be (wholly) scanned adds an
-``UNSCANNABLE_FILE`` finding; the policy decides its action.
+name and page; a finding in the file's *name* (``card-4539….pdf``) has
+``in_file_name`` set and offsets into the name. A file that cannot be (wholly)
+scanned adds an ``UNSCANNABLE_FILE`` finding; the policy decides its action. A
+download that failed in a way worth retrying (network, 429, 5xx) adds nothing
+yet: the outcome says ``retryable`` and the handler decides — retry the event,
+or report the file as unscannable on its own and act on what is known.
+
+Downloads and extractions are bounded per process (``download_concurrency``,
+``concurrency``), whatever number of files an event lists.
 """
 
 from __future__ import annotations
@@ -20,21 +28,21 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
-from piiguard.detection.engine import DetectionEngine
+from piiguard.contracts import ACTION_TO_PROTO
+from piiguard.detection.engine import DetectionEngine, DetectionFailed
 from piiguard.detection.files.download import download
 from piiguard.detection.files.extract import Extraction
 from piiguard.detection.files.limits import UNSCANNABLE_FILE, Limits, Unscannable
+from piiguard.detection.files.notion_files import NotionFiles
+from piiguard.detection.files.ocr_text import scan_pages
+from piiguard.errors import DownloadError
 from piiguard.policy import EntityAction, Policy
 from piiguard.v1 import detection_pb2, event_pb2
 
 log = logging.getLogger(__name__)
 
 KILL_GRACE = 5.0  # seconds past the budget before the child is killed
-_ACTIONS = {
-    EntityAction.IGNORE: detection_pb2.ENTITY_ACTION_IGNORE,
-    EntityAction.NOTIFY: detection_pb2.ENTITY_ACTION_NOTIFY,
-    EntityAction.DELETE: detection_pb2.ENTITY_ACTION_DELETE,
-}
+_ACTIONS = ACTION_TO_PROTO
 
 
 @dataclass
@@ -42,12 +50,21 @@ class FileOutcome:
     scan: detection_pb2.FileScan
     findings: list[detection_pb2.Finding] = field(default_factory=list)  # acted-on (delete/notify)
     ignored: int = 0
+    retryable: str = ""  # why the download failed in a way worth retrying; "" otherwise
+
+    def settle_unscannable(self, ref: event_pb2.FileRef, policy: Policy, reason: str) -> None:
+        """Give up on retrying this file: it is reported as ``UNSCANNABLE_FILE``."""
+        self.retryable = ""
+        self.scan.reason = reason
+        self.scan.scanned = False
+        FileScanner.unscannable(ref, policy, self)
+        _count_kinds(self)
 
 
 async def extract_in_child(data: bytes, limits: Limits) -> Extraction:
     """Run ``extract`` in a fresh child process; kill it when it overruns the budget."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "piiguard.detection.files.worker", json.dumps(limits.as_dict()),
+        sys.executable, "-m", "piiguard.detection.files.extraction_child", json.dumps(limits.as_dict()),
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
         env={**os.environ, "OMP_THREAD_LIMIT": "1"},
@@ -75,11 +92,14 @@ async def extract_in_child(data: bytes, limits: Limits) -> Extraction:
 class FileScanner:
     """Scans the files of events. One per detection process."""
 
-    def __init__(self, api_url: str, token: str, *, concurrency: int = 2, scan_timeout: float = 20.0) -> None:
+    def __init__(self, api_url: str, token: str, *, concurrency: int = 2, download_concurrency: int = 4,
+                 scan_timeout: float = 20.0, notion: NotionFiles | None = None) -> None:
         self.api_url = api_url
+        self.notion = notion or NotionFiles(None)
         self.token = token
         self.scan_timeout = scan_timeout
         self._slots = asyncio.Semaphore(concurrency)
+        self._downloads = asyncio.Semaphore(download_concurrency)
 
     async def scan(self, ref: event_pb2.FileRef, policy: Policy, engine: DetectionEngine,
                    token: str | None = None) -> FileOutcome:
@@ -89,17 +109,24 @@ class FileScanner:
         scan = detection_pb2.FileScan(file_id=ref.id, name=ref.name, declared_mimetype=ref.mimetype,
                                       size=ref.size, method="none")
         outcome = FileOutcome(scan)
+        await self._detect_name(ref, engine, policy, outcome)
         if not settings.enabled:
             scan.reason = "file scanning disabled by policy"
+            _count_kinds(outcome)
             return outcome
         limits = Limits.from_policy(settings)
         try:
             if ref.size > limits.max_bytes:
                 raise Unscannable(f"larger than the {limits.max_bytes}-byte limit")
             # A session per file: nothing to close at shutdown, no state between events.
-            async with aiohttp.ClientSession() as session:
-                fetched = await download(session, ref.url_private_download, token=token or self.token,
-                                         api_url=self.api_url, max_bytes=limits.max_bytes)
+            async with self._downloads, aiohttp.ClientSession() as session:
+                if ref.HasField("notion"):
+                    fetched = await self.notion.download(
+                        session, ref, allowed_hosts=policy.notion.allow_external_file_hosts,
+                        max_bytes=limits.max_bytes, workspace=policy.workspace.team_id or "local")
+                else:
+                    fetched = await download(session, ref.url_private_download, token=token or self.token,
+                                             api_url=self.api_url, max_bytes=limits.max_bytes)
             scan.size = len(fetched.data)
             async with self._slots:
                 extraction = await extract_in_child(fetched.data, limits)
@@ -109,6 +136,10 @@ class FileScanner:
         except Unscannable as exc:
             scan.reason = exc.reason
             extraction = None
+        except DownloadError as exc:
+            outcome.retryable = str(exc)
+            scan.elapsed_ms = int((time.perf_counter() - started) * 1000)
+            return outcome
         if extraction is not None:
             scan.detected_type = extraction.detected_type
             scan.method = extraction.method
@@ -118,38 +149,58 @@ class FileScanner:
             await self._detect(ref, extraction, engine, policy, outcome)
         scan.scanned = not scan.reason
         if scan.reason:
-            self._unscannable(ref, policy, outcome)
-        counts = Counter(f.entity_type for f in outcome.findings)
-        scan.kinds.extend(
-            detection_pb2.FileKindCount(entity_type=k, count=n) for k, n in sorted(counts.items())
-        )
+            self.unscannable(ref, policy, outcome)
+        _count_kinds(outcome)
         scan.elapsed_ms = int((time.perf_counter() - started) * 1000)
         return outcome
 
+    async def _detect_name(self, ref: event_pb2.FileRef, engine: DetectionEngine, policy: Policy,
+                           outcome: FileOutcome) -> None:
+        """A file's name is text its author wrote: ``card-4539 1488 0343 6467.pdf`` is a leak
+        even when the file is clean (or cannot be read)."""
+        name = ref.name.replace("_", " ")  # same length: offsets stay those of the name
+        if not name.strip():
+            return
+        try:
+            result = await asyncio.to_thread(engine.scan, name)
+        except DetectionFailed:
+            return  # the name is reported with the file's other findings; the content still counts
+        outcome.ignored += len(result.ignored)
+        for f in result.findings:
+            outcome.findings.append(detection_pb2.Finding(
+                entity_type=f.entity_type, start=f.start, end=f.end, score=f.score,
+                action=_ACTIONS[policy.action_for(f.entity_type)],
+                file_id=ref.id, file_name=ref.name, page=0, in_file_name=True,
+            ))
+
     async def _detect(self, ref: event_pb2.FileRef, extraction: Extraction, engine: DetectionEngine,
                       policy: Policy, outcome: FileOutcome) -> None:
-        pages = [t for t in extraction.texts if t.text.strip()]
-        if not pages:
+        if not any(t.text.strip() for t in extraction.texts):
             return
         try:
             results = await asyncio.wait_for(
-                asyncio.to_thread(engine.scan_many, [t.text for t in pages]),
+                asyncio.to_thread(scan_pages, engine, extraction.texts),
                 timeout=max(self.scan_timeout, policy.detection.files.time_budget),
             )
         except TimeoutError:
             outcome.scan.reason = outcome.scan.reason or "detection exceeded its time budget"
             return
-        for page, result in zip(pages, results, strict=True):
-            outcome.ignored += len(result.ignored)
+        except DetectionFailed as failure:
+            # Fail closed, for this file alone: it is reported, never passed as clean.
+            outcome.scan.reason = outcome.scan.reason or f"detection failed on its text ({failure.reason})"
+            return
+        for result in results:
+            outcome.ignored += result.ignored
             for f in result.findings:
                 outcome.findings.append(detection_pb2.Finding(
                     entity_type=f.entity_type, start=f.start, end=f.end, score=f.score,
                     action=_ACTIONS[policy.action_for(f.entity_type)],
-                    file_id=ref.id, file_name=ref.name, page=page.page,
+                    file_id=ref.id, file_name=ref.name, page=result.page.page,
+                    location=result.page.location,
                 ))
 
     @staticmethod
-    def _unscannable(ref: event_pb2.FileRef, policy: Policy, outcome: FileOutcome) -> None:
+    def unscannable(ref: event_pb2.FileRef, policy: Policy, outcome: FileOutcome) -> None:
         action = policy.action_for(UNSCANNABLE_FILE)
         if action is EntityAction.IGNORE:
             outcome.ignored += 1
@@ -158,3 +209,11 @@ class FileScanner:
             entity_type=UNSCANNABLE_FILE, start=0, end=0, score=1.0, action=_ACTIONS[action],
             file_id=ref.id, file_name=ref.name, page=0,
         ))
+
+
+def _count_kinds(outcome: FileOutcome) -> None:
+    counts = Counter(f.entity_type for f in outcome.findings)
+    del outcome.scan.kinds[:]
+    outcome.scan.kinds.extend(
+        detection_pb2.FileKindCount(entity_type=k, count=n) for k, n in sorted(counts.items())
+    )

@@ -15,6 +15,8 @@ from piiguard.detection.recognizers.credentials import CREDENTIAL_RECOGNIZERS
 from piiguard.detection.recognizers.financial import FINANCIAL_RECOGNIZERS
 from piiguard.detection.recognizers.government_ids import GOVERNMENT_ID_RECOGNIZERS
 from piiguard.detection.recognizers.health import HEALTH_RECOGNIZERS
+from piiguard.detection.recognizers.national_accounts import NATIONAL_ACCOUNT_RECOGNIZERS
+from piiguard.detection.recognizers.national_ids import NATIONAL_ID_RECOGNIZERS, NationalIdRecognizer
 from piiguard.detection.recognizers.policy_hooks import GuardDenyListRecognizer, custom_recognizers
 from piiguard.policy import Policy
 
@@ -22,6 +24,8 @@ OWN_RECOGNIZERS: tuple[type[PiiRecognizer], ...] = (
     *CREDENTIAL_RECOGNIZERS,
     *FINANCIAL_RECOGNIZERS,
     *GOVERNMENT_ID_RECOGNIZERS,
+    *NATIONAL_ID_RECOGNIZERS,
+    *NATIONAL_ACCOUNT_RECOGNIZERS,
     *HEALTH_RECOGNIZERS,
 )
 
@@ -57,9 +61,14 @@ def stock_recognizers(policy: Policy) -> list[EntityRecognizer]:
 def build_recognizers(policy: Policy) -> list[EntityRecognizer]:
     """Every recognizer a policy needs, fresh instances (cheap: regexes are shared)."""
     recognizers: list[EntityRecognizer] = []
+    presets = policy.detection.preset_kinds
     for cls in OWN_RECOGNIZERS:
         if any(policy.is_enabled(kind) for kind in cls.ENTITIES):
-            recognizers.append(cls())
+            if issubclass(cls, NationalIdRecognizer):
+                # a country's preset lets its bare, checksum-valid ids stand alone
+                recognizers.append(cls(preset=bool(presets & set(cls.ENTITIES))))
+            else:
+                recognizers.append(cls())
     recognizers.extend(stock_recognizers(policy))
     if policy.detection.deny_list:
         recognizers.append(GuardDenyListRecognizer(policy.detection.deny_list))

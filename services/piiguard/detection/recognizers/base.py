@@ -11,15 +11,13 @@ remove or add recognizers as they are used to.
 
 from __future__ import annotations
 
-import logging
+import re
 from collections.abc import Iterable
 from typing import Any, ClassVar, NamedTuple, cast
 
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 from piiguard.detection.recognizers.context import TextView
-
-log = logging.getLogger(__name__)
 
 
 class Hit(NamedTuple):
@@ -59,12 +57,14 @@ class PiiRecognizer(EntityRecognizer):
 
     Subclasses set ``ENTITIES`` and at least one trigger: ``KEYWORDS`` (lower-case
     substrings, found by the Aho-Corasick prefilter), ``DIGITS`` (the text holds
-    a run of 8+ digits), or ``ALWAYS``. They implement :meth:`find`.
+    a run of 8+ digits), ``TRIGGER`` (a cheap regex for ids with few digits, such
+    as ``AB 12 34 56 C``), or ``ALWAYS``. They implement :meth:`find`.
     """
 
     ENTITIES: ClassVar[tuple[str, ...]] = ()
     KEYWORDS: ClassVar[tuple[str, ...]] = ()
     DIGITS: ClassVar[bool] = False
+    TRIGGER: ClassVar[re.Pattern[str] | None] = None
     ALWAYS: ClassVar[bool] = False
 
     # Set by ``EntityRecognizer.__init__``; declared here because mypy cannot
@@ -88,11 +88,10 @@ class PiiRecognizer(EntityRecognizer):
         if view.triggered is not None and self.name not in view.triggered:
             return []
         wanted = set(entities) if entities else set(self.supported_entities)
-        try:
-            hits = list(self.find(view, nlp_artifacts))
-        except Exception as exc:  # a recognizer bug must not fail the scan
-            log.warning("recognizer %s failed: %s", self.name, type(exc).__name__)
-            return []
+        # A recognizer's error is not caught here: swallowing it would pass the
+        # text as clean. It reaches the engine, which fails closed (the text is
+        # retried, then dead-lettered with the reason).
+        hits = list(self.find(view, nlp_artifacts))
         return [
             RecognizerResult(
                 entity_type=hit.entity_type,

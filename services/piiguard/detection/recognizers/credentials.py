@@ -17,8 +17,21 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from piiguard.detection.recognizers.assignments import STEMS, Assignment, assignments
 from piiguard.detection.recognizers.base import Hit, PiiRecognizer
 from piiguard.detection.recognizers.context import TextView, word_pattern
+from piiguard.detection.recognizers.secret_keys import KeyClass, classify_key
+from piiguard.detection.recognizers.secret_values import (
+    is_masked,
+    is_published_client_key,
+    is_reference,
+    is_stand_in,
+    judge_value,
+)
+from piiguard.detection.recognizers.token_formats import (
+    GuardVendorTokenRecognizer,
+    has_vendor_prefix,
+)
 from piiguard.detection.recognizers.validation import (
     char_classes,
     is_hex,
@@ -50,8 +63,9 @@ class GuardAwsAccessKeyRecognizer(PiiRecognizer):
 
 _B64_40 = re.compile(r"(?<![A-Za-z0-9/+])([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])")
 _AWS_CONTEXT = word_pattern(
-    ("aws", "secret", "secret_access_key", "aws_secret_access_key", "secretaccesskey",
-     "secret access key", "secret key", "aws_secret_key", "amazon", "iam", "s3"),
+    # a bare "secret" is not AWS context: api_secret = <40 chars> is some other vendor's
+    ("aws", "secret_access_key", "aws_secret_access_key", "secretaccesskey",
+     "secret access key", "aws_secret_key", "amazon", "iam", "s3"),
 )
 
 
@@ -84,7 +98,8 @@ _SLACK_TOKEN = re.compile(
     r"(?<![A-Za-z0-9])("
     r"xox(?:e\.xox[bp]|[abposr]|e)-[A-Za-z0-9-]{8,400}"
     r"|xapp-\d-[A-Za-z0-9-]{10,400}"
-    r")(?![A-Za-z0-9-])"
+    r"|xapp-\d{12}-[A-Za-z0-9/+]{24}"  # the older app-token shape
+    r")(?![A-Za-z0-9/+-])"
 )
 
 
@@ -189,6 +204,8 @@ class GuardGoogleApiKeyRecognizer(PiiRecognizer):
         for match in _GOOGLE.finditer(view.text):
             if not looks_random(match.group(1)[4:], min_entropy=3.5):
                 continue
+            if is_published_client_key(match.group(1)):
+                continue  # a vendor's published sample key (Firebase SDK docs)
             yield Hit("GOOGLE_API_KEY", match.start(1), match.end(1), 0.9)
 
 
@@ -213,6 +230,10 @@ class GuardPrivateKeyRecognizer(PiiRecognizer):
         text = view.text
         for match in _PEM_BEGIN.finditer(text):
             limit = min(len(text), match.end() + 20000)
+            # a body ends at the next BEGIN line too, so a run of BEGIN lines stays linear
+            next_begin = _PEM_BEGIN.search(text, match.end(), limit)
+            if next_begin:
+                limit = next_begin.start()
             end_match = _PEM_END.search(text, match.end(), limit)
             body_end = end_match.start() if end_match else limit
             body = text[match.end() : body_end]
@@ -271,20 +292,57 @@ _URL_CREDS = re.compile(
 )
 # Values that stand for a password in docs and templates.
 TRIVIAL_PASSWORDS = frozenset(
-    {"password", "pass", "passwd", "pwd", "pw", "secret", "user", "username", "changeme",
+    {"password", "pass", "passwd", "pwd", "pw", "user", "username", "changeme",
      "mypassword", "yourpassword", "dbpassword", "db_password", "hunter2", "root", "admin",
      "test", "postgres", "mysql", "guest"}
 )  # fmt: skip
 
 
-def _password_value_ok(value: str, *, strict: bool) -> bool:
-    """Whether a value in password position is a real password, not prose or a template."""
+_CALL = re.compile(r"[A-Za-z_$][A-Za-z_.$]*\(")  # a function call written as code
+_ATTRIBUTE_PATH = re.compile(r"[A-Za-z_$][A-Za-z_$]*(?:\.[A-Za-z_$][A-Za-z_$]*)+[\[(]?$")
+# A key name inside an interpolation (${DB_PASSWORD:?required}) names a variable.
+_INSIDE_REFERENCE = re.compile(r"(?:\$\{|\$\(|\$|%|\{\{\s?|#\{)$")
+# ...unless it is a variable being assigned (Perl / PHP / shell: ``$password = 'v'``).
+_VARIABLE_ASSIGNED = re.compile(r"[\w.\-]*\s{0,3}(?:=(?![=~])|:=)")
+# A reference's default value is a literal (Spring ``${db.password:v}``, shell
+# ``${DB_PASS:-v}``): judged like a value assigned to that name.
+_REFERENCE_DEFAULT = re.compile(r"\$\{([A-Za-z0-9_.\-]{1,80}):[-=]?([^{}\s$?+][^{}\s$]{0,127})\}")
+
+
+def _referenced(text: str, key_start: int, key_end: int) -> bool:
+    """Whether a key name sits inside an interpolation or reference (it names a
+    variable), not counting a variable that is being assigned (``$pw = 'v'``)."""
+    opener = _INSIDE_REFERENCE.search(text, max(0, key_start - 3), key_start)
+    if opener is None:
+        return False
+    return not (opener.group(0) == "$" and _VARIABLE_ASSIGNED.match(text, key_end))
+
+
+_IDENTIFIED_BY = re.compile(
+    r"\bIDENTIFIED\s+(?:WITH\s+\w+\s+)?BY\s+(?:PASSWORD\s+)?(['\"])([^'\"\n]{1,128})\1",
+    re.IGNORECASE,
+)
+
+
+def _password_value_ok(value: str, *, strict: bool, literal: bool = False) -> bool:
+    """Whether a value in password position is a real password, not prose or a template.
+    ``literal``: the value is a literal where it stands (a command-line argument), so a
+    bare identifier is not read as a variable of code."""
     value = value.strip("'\"`")
     if len(value) < (6 if strict else 3) or len(value) > 128:
         return False
     lowered = value.lower()
-    if lowered in TRIVIAL_PASSWORDS or lowered in COMMON_WORDS or is_placeholder(value):
+    if lowered in TRIVIAL_PASSWORDS or is_placeholder(value) or is_stand_in(value):
         return False
+    # Words of prose ("the password is secret / the same / in the vault") only
+    # count where prose can follow; a URI's or a connection string's password
+    # field holds a value, whatever the word (``user:secret@host``).
+    if strict and lowered in COMMON_WORDS:
+        return False
+    if is_reference(value, quoted=literal) or is_masked(value) or _CALL.match(value) or (
+        _ATTRIBUTE_PATH.match(value)
+    ):
+        return False  # ${DB_PASS}, %DB_PASS%, getPassword(), hash(pw), ****
     if lowered.startswith(("http", "www.", "/", "~/")):
         return False
     if not strict:
@@ -320,14 +378,17 @@ class GuardDatabaseUrlRecognizer(PiiRecognizer):
             password = match.group(4)
             if not _password_value_ok(password, strict=False) or password == match.group(3):
                 continue
+            if is_reference(password, quoted=True) or is_masked(password):
+                continue  # user:${DB_PASS}@host, user:****@host
             if scheme in _DB_SCHEMES or match.group(1).lower().startswith("jdbc:"):
                 yield Hit("DATABASE_PASSWORD", match.start(), match.end(), 0.9)
-            elif scheme in ("http", "https", "ftp", "ftps", "sftp", "smtp", "smtps", "ldap",
-                            "ldaps", "ssh", "git", "svn", "imap", "imaps", "socks5"):
+            else:  # every other scheme with inline credentials: https, ftp, amqp, ldap...
                 yield Hit("PASSWORD", match.start(), match.end(), 0.8)
         for match in _URL_QUERY_PASSWORD.finditer(view.text):
             scheme = match.group(1).lower()
-            if not _password_value_ok(match.group(2), strict=False):
+            if not _password_value_ok(match.group(2), strict=False) or is_reference(
+                match.group(2), quoted=True
+            ):
                 continue
             kind = "DATABASE_PASSWORD" if scheme in _DB_SCHEMES else "PASSWORD"
             yield Hit(kind, match.start(), match.end(), 0.85)
@@ -355,7 +416,7 @@ _PW_KEY = re.compile(
 )
 _PW_GLUE = re.compile(
     r"""["'\]]{0,2}(?:\s{1,3}(?:for|to|of|on)\s{1,3}(?:the\s{1,3}|my\s{1,3}|our\s{1,3})?"""
-    r"""[\w.@-]{1,40}(?:\s{1,3}[\w.@-]{1,40}){0,2})?\s{0,3}(?:[:=]{1,2}|=>|->|\bis\b|\bwas\b|\bis\s+now\b|\bis\s+still\b|"""
+    r"""[\w.@-]{1,40}(?:\s{1,3}[\w.@-]{1,40}){0,2})?\s{0,3}(?:[:=]{1,2}|=>|->|\bis\s+now\b|\bis\s+still\b|\bis\b|\bwas\b|"""
     r"""\bset\s+to\b|\bchanged\s+to\b|\s)\s{0,3}["'`]?([^\s"'`]{3,128})""",
     re.IGNORECASE,
 )
@@ -370,6 +431,10 @@ _PW_NAME_EXCLUDE = re.compile(
     r"password_?(?:reset|policy|length|hash|field|manager|strength|expir\w*|hint|rules?|url|"
     r"prompt|changed|less)|pw_?(?:hash|policy)|pass(?:es|ed|ing)|passcode_?length)"
 )
+
+
+# ``Password=v;Database=x``: a value ends where the next field of its string starts.
+_CONNECTION_FIELD_END = re.compile(r";(?=[A-Za-z][\w ]{0,30}=)")
 
 
 def _trim_value(value: str) -> str:
@@ -392,12 +457,12 @@ class GuardPasswordRecognizer(PiiRecognizer):
         text = view.text
         for match in _PW_KEY.finditer(text):
             name = match.group(0)
-            if _PW_NAME_EXCLUDE.search(name):
+            if _PW_NAME_EXCLUDE.search(name) or _referenced(text, match.start(), match.end()):
                 continue
             glue = _PW_GLUE.match(text, match.end(), min(len(text), match.end() + 120))
             if not glue:
                 continue
-            value = _trim_value(glue.group(1))
+            value = _trim_value(_CONNECTION_FIELD_END.split(glue.group(1), 1)[0])
             if not _password_value_ok(value, strict=True):
                 continue
             start = glue.start(1)
@@ -427,7 +492,7 @@ _API_NAME_EXCLUDE = re.compile(
 )
 _API_GLUE = re.compile(
     r"""["'\]]{0,2}\s{0,3}(?:[:=]{1,2}|=>|->|\bis\b|\s)\s{0,3}(?:bearer\s+|token\s+|basic\s+)?"""
-    r"""["'`]?([A-Za-z0-9_\-./+=~]{12,512})""",
+    r"""["'`]?([A-Za-z0-9_\-./+~]{12,512}={0,3})""",
     re.IGNORECASE,
 )
 
@@ -462,6 +527,8 @@ class GuardGenericApiKeyRecognizer(PiiRecognizer):
 def _api_value_ok(value: str) -> bool:
     if len(value) < 16 or is_placeholder(value):
         return False
+    if is_reference(value, quoted=True) or is_masked(value) or is_published_client_key(value):
+        return False
     if value.lower().startswith(("http", "www.", "/", "./", "../", "process.env", "os.environ")):
         return False
     if not any(c.isalpha() for c in value):
@@ -480,6 +547,218 @@ def _api_value_ok(value: str) -> bool:
     return shannon_entropy(value) >= (3.0 if is_hex(value.replace("-", "")) else 3.5)
 
 
+_DB_COMMAND = re.compile(
+    r"(?<![\w-])(?:mysql|mysqldump|mysqladmin|mariadb|mariadb-dump|mongo|mongosh|mongodump|"
+    r"mongorestore|psql|pg_dump|redis-cli|sqlcmd|bcp|clickhouse-client|cqlsh)(?![\w-])",
+    re.IGNORECASE,
+)
+_SHORT_PW_FLAG = re.compile(
+    r"(?<![\w-])-(?:p|P|a)(?:(?P<glued>[^\s'\"-][^\s'\"]{2,127}|'[^'\n]{3,128}'|\"[^\"\n]{3,128}\")"
+    r"|[ \t]+(?P<spaced>'[^'\n]{3,128}'|\"[^\"\n]{3,128}\"|[^\s'\"-][^\s'\"]{2,127}))"
+)
+_USER_PASS_FLAG = re.compile(
+    r"(?<![\w-])(?:-u|--user|--proxy-user)[ \t=]+['\"]?[^\s:'\"]{1,64}:([^\s'\"]{3,128})"
+)
+_USER_THEN_PASSWORD = re.compile(
+    r"(?<![\w-])(?:-u|-U|--username|--user)[ \t]+\S{1,100}[ \t]+(?:-p|--password|-P)[ \t]+"
+    r"('[^'\n]{3,128}'|\"[^\"\n]{3,128}\"|[^\s'\"-][^\s'\"]{2,127})"
+)
+_CONNECTION_STRING = re.compile(
+    r"(?i)(?:^|;)\s*(?:server|data source|host|database|initial catalog|uid|user id)\s*=[^;]{1,200};"
+)
+_SSHPASS = re.compile(r"(?<![\w-])(?:sshpass|psexec(?:\.exe)?|paexec|winexe|smbclient)(?![\w-])",
+                      re.IGNORECASE)
+
+
+class GuardSecretAssignmentRecognizer(PiiRecognizer):
+    """A secret assigned to a secret's name, in any config, code, header or CLI syntax.
+
+    ``assignments`` extracts key/value pairs (``key = v``, ``key: v``, XML,
+    attributes, call arguments, ``--flag v``, headers, next-line values);
+    ``secret_keys`` splits the key into words and says which kind of secret
+    it names (or none: ``passwordLabel``, ``token_url``, ``public_key``);
+    ``secret_values`` rejects references, templates, masks, labels, hosts
+    and published client keys, and judges the rest by shape and entropy.
+    Short password flags of database clients (``mysql -pS3cret``) and
+    ``sshpass -p`` are read here too.
+    """
+
+    ENTITIES = ("PASSWORD", "DATABASE_PASSWORD", "GENERIC_API_KEY", "AWS_SECRET_KEY")
+    KEYWORDS = (*STEMS, "sshpass", "psexec", "paexec", " -p", " -a ", " -u", "--user",
+                "identified")
+
+    def find(self, view: TextView, nlp_artifacts: Any) -> Iterable[Hit]:
+        text = view.text
+        for match in _IDENTIFIED_BY.finditer(text):  # SQL: CREATE USER x IDENTIFIED BY '…'
+            if judge_value(match.group(2), KeyClass.PASSWORD, quoted=True):
+                yield Hit("PASSWORD", match.start(2), match.end(2), 0.85)
+        for found in assignments(text, key_filter=classify_key):
+            key_end = found.key_start + len(found.key)
+            if _referenced(text, found.key_start, key_end):
+                continue
+            hit = self._judge(found, text)
+            if hit is not None:
+                yield hit
+        if "${" in text:
+            yield from self._reference_defaults(text)
+        yield from self._short_flags(text)
+        yield from self._user_flags(text)
+
+    @staticmethod
+    def _judge(found: Assignment, text: str) -> Hit | None:
+        verdict = classify_key(found.key)
+        if verdict is None:
+            return None
+        klass = KeyClass.CREDENTIALS if found.syntax == "basic" else verdict.klass
+        value = found.value
+        bare = value.strip("'\"`")
+        if has_vendor_prefix(bare) and klass is not KeyClass.PASSWORD:
+            return None  # the vendor's own rule names it (GITHUB_TOKEN, SLACK_TOKEN...)
+        if klass in (KeyClass.PASSWORD, KeyClass.CREDENTIALS):
+            # A password by name is a PASSWORD (DB_PASSWORD=… included); a database
+            # client's command line or an ADO/ODBC connection string is a database's.
+            line_start = text.rfind("\n", 0, found.key_start) + 1
+            line_end = text.find("\n", found.end)
+            line = text[line_start : len(text) if line_end < 0 else line_end]
+            connection = bool(_CONNECTION_STRING.search(line))
+            database = connection or bool(_DB_COMMAND.search(line))
+            # In a connection string the field says it is a password, as in a URI:
+            # any value that is not a template, reference, mask or the field's own
+            # name is one (``Password=secret;``), whatever its shape.
+            if not (judge_value(value, klass) or (
+                connection and _password_value_ok(bare, strict=False)
+            )):
+                return None
+            kind = "DATABASE_PASSWORD" if database else "PASSWORD"
+            return Hit(kind, found.start, found.end, 0.85)
+        if not judge_value(value, klass):
+            return None
+        if verdict.aws and len(bare) == 40 and _B64_40.fullmatch(bare):
+            return Hit("AWS_SECRET_KEY", found.start, found.end, 0.85)
+        return Hit("GENERIC_API_KEY", found.start, found.end, 0.8)
+
+    @staticmethod
+    def _reference_defaults(text: str) -> Iterable[Hit]:
+        """``${db.password:v}``: the default of a reference to a secret's name is a
+        literal written into the file, so it is judged as that secret's value."""
+        for match in _REFERENCE_DEFAULT.finditer(text):
+            verdict = classify_key(match.group(1))
+            if verdict is None:
+                continue
+            value = match.group(2)
+            if has_vendor_prefix(value) and verdict.klass is not KeyClass.PASSWORD:
+                continue
+            if not judge_value(value, verdict.klass, quoted=False):
+                continue
+            kind = ("PASSWORD" if verdict.klass in (KeyClass.PASSWORD, KeyClass.CREDENTIALS)
+                    else "GENERIC_API_KEY")
+            yield Hit(kind, match.start(2), match.end(2), 0.85)
+
+    @staticmethod
+    def _user_flags(text: str) -> Iterable[Hit]:
+        """``curl -u user:pw``, ``--user user:pw``, and ``-u user -p pw`` on any command line."""
+        for match in _USER_PASS_FLAG.finditer(text):
+            secret = match.group(1)
+            if judge_value(secret, KeyClass.PASSWORD, quoted=True):
+                yield Hit("PASSWORD", match.start(1), match.end(1), 0.8)
+        for match in _USER_THEN_PASSWORD.finditer(text):
+            raw = match.group(1)
+            if judge_value(raw, KeyClass.PASSWORD, quoted=raw[:1] in "'\"") or judge_value(
+                raw, KeyClass.TOKEN
+            ):
+                start, end = match.span(1)
+                if raw[:1] in "'\"":
+                    start, end = start + 1, end - 1
+                line_start = text.rfind("\n", 0, match.start()) + 1
+                command = _DB_COMMAND.search(text, line_start, match.start())
+                if command and command.group(0).lower().startswith(("mysql", "mariadb")) and (
+                    match.group(0).rstrip(raw).rstrip().endswith("-p")
+                ):
+                    continue  # "mysql -u root -p orders": -p prompts, the next word is the db
+                yield Hit("DATABASE_PASSWORD" if command else "PASSWORD", start, end, 0.8)
+
+    @staticmethod
+    def _short_flags(text: str) -> Iterable[Hit]:
+        for command in (*_DB_COMMAND.finditer(text), *_SSHPASS.finditer(text)):
+            line_end = text.find("\n", command.end())
+            line_end = len(text) if line_end < 0 else line_end
+            for flag in _SHORT_PW_FLAG.finditer(text, command.end(), line_end):
+                group = "glued" if flag.group("glued") else "spaced"
+                raw = flag.group(group)
+                flag_char = text[flag.start() + 1]
+                if flag_char == "P" and raw.isdigit():
+                    continue  # -P 3306 is a port
+                if flag_char == "a" and not command.group(0).lower().startswith("redis"):
+                    continue
+                if group == "spaced" and flag_char == "p" and not (
+                    _SSHPASS.match(command.group(0)) or raw[:1] in "'\""
+                ):
+                    continue  # "mysql -p dbname": -p prompts, the next word is the database
+                # The password flag of sshpass / psexec, or a glued -pVALUE, says
+                # what its value is: as in a URI, any value that is not a template,
+                # reference, mask or stand-in is a password, whatever its shape.
+                field = bool(_SSHPASS.match(command.group(0))) or group == "glued"
+                if not (judge_value(raw, KeyClass.PASSWORD) or (
+                    field and _password_value_ok(raw, strict=False, literal=True)
+                )):
+                    continue
+                start, end = flag.span(group)
+                if raw[:1] in "'\"":
+                    start, end = start + 1, end - 1
+                kind = "PASSWORD" if _SSHPASS.match(command.group(0)) else "DATABASE_PASSWORD"
+                yield Hit(kind, start, end, 0.85)
+
+
+# Credential constructors whose arguments are positional: the password is the
+# argument after the user name (.NET NetworkCredential, DirectoryEntry, Java
+# PasswordAuthentication, Python's HTTPBasicAuth / smtplib login / requests auth tuples).
+_CREDENTIAL_CALL = re.compile(
+    r"(?:NetworkCredential|DirectoryEntry|PasswordAuthentication|HTTPBasicAuth|HTTPDigestAuth|"
+    r"getConnection|\bauth\s*=\s*|"
+    r"BasicAuth|UsernamePasswordCredentials|UsernamePasswordCredential|\.login|"
+    r"\bauth\s*=\s*)\s*\(\s*"
+    r"(?:(?:\"[^\"\n]{0,200}\"|'[^'\n]{0,200}'|[A-Za-z_][\w.]{0,60})\s*,\s*)?"  # a url/path first
+    r"(?:\"[^\"\n]{1,100}\"|'[^'\n]{1,100}')\s*,\s*"  # the user
+    r"(?:new\s+String\s*\(\s*)?(?:\"(?P<dq>[^\"\n]{1,128})\"|'(?P<sq>[^'\n]{1,128})')",  # the password
+)
+_PGPASS = re.compile(
+    r"(?m)^[ \t]*[\w.*-]{1,253}:(?:\d{2,5}|\*):[\w*-]{1,63}:[\w*.@-]{1,63}:(\S{1,128})[ \t]*$"
+)
+_B64_PEM = re.compile(r"(?<![A-Za-z0-9+/])LS0tLS1CRUdJTi[A-Za-z0-9+/=]{40,20000}")
+
+
+class GuardCredentialCallRecognizer(PiiRecognizer):
+    """Passwords passed positionally to credential constructors, and base64-wrapped PEM keys.
+
+    ``new NetworkCredential("svc", "…")`` names no key for its password, so the
+    assignment tokenizer cannot see it; the constructor's signature does. A PEM
+    private key is often pasted base64-encoded (Kubernetes ``Secret`` data,
+    CI variables): ``LS0tLS1CRUdJTi…`` decodes to ``-----BEGIN …``.
+    """
+
+    ENTITIES = ("PASSWORD", "PRIVATE_KEY", "DATABASE_PASSWORD")
+    KEYWORDS = ("credential", "directoryentry", "passwordauthentication", "basicauth",
+                "digestauth", ".login", "auth", "ls0tls1crudjti", "getconnection", ":")
+
+    def find(self, view: TextView, nlp_artifacts: Any) -> Iterable[Hit]:
+        text = view.text
+        for match in _CREDENTIAL_CALL.finditer(text):
+            group = "dq" if match.group("dq") is not None else "sq"
+            if judge_value(match.group(group), KeyClass.PASSWORD, quoted=True):
+                yield Hit("PASSWORD", match.start(group), match.end(group), 0.85)
+        for match in _PGPASS.finditer(text):  # ~/.pgpass: host:port:db:user:password
+            if judge_value(match.group(1), KeyClass.PASSWORD, quoted=True):
+                yield Hit("DATABASE_PASSWORD", match.start(1), match.end(1), 0.8)
+        for match in _B64_PEM.finditer(text):
+            blob = match.group(0)
+            try:
+                decoded = base64.b64decode(blob[: len(blob) - len(blob) % 4]).decode("ascii", "replace")
+            except (binascii.Error, ValueError):
+                continue
+            if _PEM_BEGIN.search(decoded[:80]) and len(decoded) > 120:
+                yield Hit("PRIVATE_KEY", match.start(), match.end(), 0.9)
+
+
 CREDENTIAL_RECOGNIZERS: tuple[type[PiiRecognizer], ...] = (
     GuardAwsAccessKeyRecognizer,
     GuardAwsSecretKeyRecognizer,
@@ -493,4 +772,7 @@ CREDENTIAL_RECOGNIZERS: tuple[type[PiiRecognizer], ...] = (
     GuardDatabaseUrlRecognizer,
     GuardPasswordRecognizer,
     GuardGenericApiKeyRecognizer,
+    GuardSecretAssignmentRecognizer,
+    GuardVendorTokenRecognizer,
+    GuardCredentialCallRecognizer,
 )

@@ -18,7 +18,23 @@ from piiguard.detection.recognizers.base import Hit, PiiRecognizer
 from piiguard.detection.recognizers.context import TextView, has_context, word_pattern
 from piiguard.detection.recognizers.validation import nhs_valid
 
-_SSN = re.compile(r"(?<![\w.,/-])(\d{3})([-. ]?)(\d{2})\2(\d{4})(?![\w]|[-.,/]\d)")
+_SSN = re.compile(
+    r"(?<![\d/-])(?<!\d[.,])(\d{3})([-. ]?)(\d{2})\2(\d{4})(?![\w]|[-./]\d|,\d{3}(?!\d))"
+)
+# Nine digits in any other grouping ("5362 21234", "53 622 1234", "536.221.234"):
+# read only with an SSN / ITIN word before it.
+_SSN_LOOSE = re.compile(r"(?<![\d.,/-])(\d(?:(?: ?[-.] ?| {1,2})?\d){8})(?![\w]|[-.,/]\d)")
+# Context glued to the number or written as one word: "SSN:536...", "mySSN=...",
+# "SocialSecurityNumber 536...", "ssn_no 536...".
+_SSN_GLUED = re.compile(
+    r"(?:ssn|ss#|socialsecurity(?:number|no|nr|num)?|socialsec|socsec|ssnumber|ssno)"
+    r"[\s#:=_.\-nº°o]{0,5}$",
+    re.IGNORECASE,
+)
+_ITIN_GLUED = re.compile(
+    r"(?:itin|taxpayerid(?:entificationnumber)?|taxid|individualtaxpayer\w*)[\s#:=_.\-nº°o]{0,5}$",
+    re.IGNORECASE,
+)
 _SSN_CONTEXT = word_pattern(
     ("ssn", "ssns", "ss#", "ss no", "ss number", "social security", "social", "soc sec",
      "social sec", "ssa", "i-9", "i9", "w-2", "w2", "background check"),
@@ -55,41 +71,76 @@ class GuardUsSsnItinRecognizer(PiiRecognizer):
     KEYWORDS = ("ssn", "social", "itin", "taxpayer")
 
     def find(self, view: TextView, nlp_artifacts: Any) -> Iterable[Hit]:
+        seen: set[tuple[int, int]] = set()
         for match in _SSN.finditer(view.text):
             area_s, sep, group_s, serial_s = match.groups()
-            digits = area_s + group_s + serial_s
-            area, group, serial = int(area_s), int(group_s), int(serial_s)
-            if group == 0 or serial == 0 or area == 0 or area == 666 or len(set(digits)) == 1:
-                continue
             start, end = match.start(1), match.end(4)
-            if view.in_noise(start, end) and sep != "-":
+            hit = self._judge(view, area_s + group_s + serial_s, sep, start, end)
+            seen.add((start, end))
+            if hit is not None:
+                yield hit
+        for match in _SSN_LOOSE.finditer(view.text):
+            start, end = match.span(1)
+            if (start, end) in seen or not _glued_or_context(view, start, end):
                 continue
-            if view.phone_like(start):
-                continue
-            itin = area >= 900
-            if itin and not _itin_group(group):
-                continue
-            kind = "US_ITIN" if itin else "US_SSN"
-            context = _ITIN_CONTEXT if itin else _SSN_CONTEXT
-            # Bare digits take context only from before them: "passport 232112765; SSN …"
-            after = 30 if sep or not _OTHER_ID.search(view.before(start, 40)) else 0
-            has_ctx = has_context(view, context, start, end, 80, after) or (
-                itin and has_context(view, _SSN_CONTEXT, start, end, 80, after)
-            )
-            negative = bool(_ID_NEGATIVE.search(view.before(start, 30)))
-            if digits in _CANONICAL_EXAMPLES or view.in_noise(start, end):
-                # Published examples count only when someone says it is theirs.
-                if not has_ctx or has_context(view, _EXAMPLE_WORDS, start, end, 40, 20):
-                    continue
-            if has_ctx:
-                score = 0.9
-            elif sep == "-" and not negative:
-                score = 0.8
-            elif sep == " " and not negative:
-                score = 0.6
-            else:
-                score = 0.2
-            yield Hit(kind, start, end, score)
+            digits = "".join(c for c in match.group(1) if c.isdigit())
+            hit = self._judge(view, digits, "~", start, end)
+            if hit is not None and hit.score >= 0.9:
+                yield hit
+
+    def _judge(self, view: TextView, digits: str, sep: str, start: int, end: int) -> Hit | None:
+        area, group, serial = int(digits[:3]), int(digits[3:5]), int(digits[5:])
+        if group == 0 or serial == 0 or area == 0 or area == 666 or len(set(digits)) == 1:
+            return None
+        if start > 0 and view.text[start - 1].isalpha() and not _glued_or_context(
+            view, start, end, glued_only=True
+        ):
+            return None  # digits inside an identifier ("build536221234")
+        if view.in_noise(start, end) and sep not in ("-", "."):
+            return None  # dotted ones may be a version string: judged with context below
+        if view.phone_like(start):
+            return None
+        itin = area >= 900
+        if itin and not _itin_group(group):
+            return None
+        kind = "US_ITIN" if itin else "US_SSN"
+        context = _ITIN_CONTEXT if itin else _SSN_CONTEXT
+        # Bare digits take context only from before them: "passport 232112765; SSN …"
+        after = 30 if sep or not _OTHER_ID.search(view.before(start, 40)) else 0
+        glued = _glued_context(view, start, itin)
+        has_ctx = glued or has_context(view, context, start, end, 80, after) or (
+            itin and has_context(view, _SSN_CONTEXT, start, end, 80, after)
+        )
+        negative = bool(_ID_NEGATIVE.search(view.before(start, 30)))
+        if digits in _CANONICAL_EXAMPLES or view.in_noise(start, end):
+            # Published examples count only when someone says it is theirs.
+            if not has_ctx or has_context(view, _EXAMPLE_WORDS, start, end, 40, 20):
+                return None
+        if has_ctx:
+            score = 0.9
+        elif sep == "-" and not negative:
+            score = 0.8
+        elif sep == " " and not negative:
+            score = 0.6
+        else:
+            score = 0.2
+        return Hit(kind, start, end, score)
+
+
+def _glued_context(view: TextView, start: int, itin: bool) -> bool:
+    close = view.before(start, 40).replace(" ", "")
+    return bool(_SSN_GLUED.search(close) or (itin and _ITIN_GLUED.search(close)))
+
+
+def _glued_or_context(view: TextView, start: int, end: int, *, glued_only: bool = False) -> bool:
+    close = view.before(start, 40).replace(" ", "")
+    if _SSN_GLUED.search(close) or _ITIN_GLUED.search(close):
+        return True
+    if glued_only:
+        return False
+    return has_context(view, _SSN_CONTEXT, start, end, 60, 0) or has_context(
+        view, _ITIN_CONTEXT, start, end, 60, 0
+    )
 
 
 _PASSPORT = re.compile(r"(?<![\w-])([A-Z]?\d{8,9}|[A-Z]{2}\d{7})(?![\w]|-\d)")

@@ -16,8 +16,9 @@ from presidio_analyzer import EntityRecognizer
 
 from piiguard.detection.recognizers.base import PiiRecognizer, recognizer_name
 
-# Eight digits, possibly split by single spaces or dashes: the shortest id we read.
-_DIGIT_RUN = re.compile(r"\d(?:[ -]?\d){7}")
+# Eight digits, possibly split by single spaces, dashes or dots: the shortest id we
+# read. (Texts are normalized first, so every script's digits are ASCII here.)
+_DIGIT_RUN = re.compile(r"\d(?:[ .-]?\d){7}")
 
 
 def keywords_of(recognizer: EntityRecognizer) -> tuple[str, ...]:
@@ -34,6 +35,7 @@ class Prefilter:
         self.on_digits: set[str] = set()
         self._keyword_names: set[str] = set()
         self._automaton: ahocorasick.Automaton | None = None
+        self._triggers: list[tuple[re.Pattern[str], str]] = []
         table: dict[str, set[str]] = {}
         for recognizer in recognizers:
             name = recognizer_name(recognizer)
@@ -42,6 +44,8 @@ class Prefilter:
                 continue
             if recognizer.DIGITS:
                 self.on_digits.add(name)
+            if recognizer.TRIGGER is not None:
+                self._triggers.append((recognizer.TRIGGER, name))
             for keyword in keywords_of(recognizer):
                 table.setdefault(keyword.lower(), set()).add(name)
                 self._keyword_names.add(name)
@@ -56,6 +60,9 @@ class Prefilter:
         names = set(self.always)
         if self.on_digits and _DIGIT_RUN.search(text):
             names |= self.on_digits
+        for pattern, name in self._triggers:
+            if name not in names and pattern.search(text):
+                names.add(name)
         if self._automaton is not None:
             remaining = self._keyword_names - names
             for _end, hit in self._automaton.iter(lower):

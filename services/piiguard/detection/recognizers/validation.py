@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
 
 # Words that mark a value as a template or an example rather than a secret.
 PLACEHOLDER_WORDS: tuple[str, ...] = (
@@ -147,18 +149,29 @@ def aba_routing_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-IBAN_LENGTHS: dict[str, int] = {
-    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22,
-    "BH": 22, "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22,
-    "DK": 18, "DO": 28, "EE": 20, "EG": 29, "ES": 24, "FI": 18, "FO": 18, "FR": 27,
-    "GB": 22, "GE": 22, "GI": 23, "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28,
-    "IE": 22, "IL": 23, "IQ": 23, "IS": 26, "IT": 27, "JO": 30, "KW": 30, "KZ": 20,
-    "LB": 28, "LC": 32, "LI": 21, "LT": 20, "LU": 20, "LV": 21, "MC": 27, "MD": 24,
-    "ME": 22, "MK": 19, "MR": 27, "MT": 31, "MU": 30, "NL": 18, "NO": 15, "PK": 24,
-    "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24, "SC": 31,
-    "SE": 24, "SI": 19, "SK": 24, "SM": 27, "ST": 25, "SV": 28, "TL": 23, "TN": 24,
-    "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
-}  # fmt: skip
+@dataclass(frozen=True, slots=True)
+class IbanFormat:
+    country: str
+    length: int
+    bban: str  # ISO 13616 structure, e.g. "8!n10!n"
+    registry: str  # "swift" (the IBAN Registry) or "national"
+
+
+def _load_iban_registry() -> dict[str, IbanFormat]:
+    """The IBAN formats shipped as data (``data/iban_registry.tsv``)."""
+    text = (_DATA / "iban_registry.tsv").read_text(encoding="utf-8")
+    formats: dict[str, IbanFormat] = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        country, length, bban, registry = line.split("\t")
+        formats[country] = IbanFormat(country, int(length), bban, registry)
+    return formats
+
+
+_DATA = Path(__file__).resolve().parent / "data"
+IBAN_FORMATS: dict[str, IbanFormat] = _load_iban_registry()
+IBAN_LENGTHS: dict[str, int] = {c: f.length for c, f in IBAN_FORMATS.items()}
 
 
 def iban_valid(compact: str) -> bool:
@@ -168,6 +181,147 @@ def iban_valid(compact: str) -> bool:
         return False
     if not value[2:4].isdigit() or not value.isalnum():
         return False
-    rearranged = value[4:] + value[:4]
-    number = "".join(str(int(c, 36)) for c in rearranged)
-    return int(number) % 97 == 1
+    return mod97(value[4:] + value[:4]) == 1
+
+
+def mod97(value: str) -> int:
+    """ISO 7064 mod 97-10 of an alphanumeric string (letters count 10..35)."""
+    remainder = 0
+    for char in value:
+        code = int(char, 36)
+        remainder = (remainder * (100 if code > 9 else 10) + code) % 97
+    return remainder
+
+
+_VERHOEFF_D = (
+    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9), (1, 2, 3, 4, 0, 6, 7, 8, 9, 5),
+    (2, 3, 4, 0, 1, 7, 8, 9, 5, 6), (3, 4, 0, 1, 2, 8, 9, 5, 6, 7),
+    (4, 0, 1, 2, 3, 9, 5, 6, 7, 8), (5, 9, 8, 7, 6, 0, 4, 3, 2, 1),
+    (6, 5, 9, 8, 7, 1, 0, 4, 3, 2), (7, 6, 5, 9, 8, 2, 1, 0, 4, 3),
+    (8, 7, 6, 5, 9, 3, 2, 1, 0, 4), (9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+)  # fmt: skip
+_VERHOEFF_P = (
+    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9), (1, 5, 7, 6, 2, 8, 3, 0, 9, 4),
+    (5, 8, 0, 3, 7, 9, 6, 1, 4, 2), (8, 9, 1, 6, 0, 4, 3, 5, 2, 7),
+    (9, 4, 5, 3, 1, 2, 6, 8, 7, 0), (4, 2, 8, 6, 5, 7, 3, 9, 0, 1),
+    (2, 7, 9, 3, 8, 0, 6, 4, 1, 5), (7, 0, 4, 6, 9, 1, 3, 2, 5, 8),
+)  # fmt: skip
+
+
+def verhoeff_valid(digits: str) -> bool:
+    """The Verhoeff dihedral check (India's Aadhaar)."""
+    if not digits.isdigit() or not digits.isascii():
+        return False
+    check = 0
+    for index, char in enumerate(reversed(digits)):
+        check = _VERHOEFF_D[check][_VERHOEFF_P[index % 8][ord(char) - 48]]
+    return check == 0
+
+
+def _mod11_digit(digits: str, weights: range | tuple[int, ...]) -> int:
+    remainder = sum(int(d) * w for d, w in zip(digits, weights, strict=True)) % 11
+    return 0 if remainder < 2 else 11 - remainder
+
+
+def cpf_valid(digits: str) -> bool:
+    """Brazil's CPF: eleven digits, two mod-11 check digits."""
+    if len(digits) != 11 or not digits.isdigit() or len(set(digits)) == 1:
+        return False
+    first = _mod11_digit(digits[:9], range(10, 1, -1))
+    second = _mod11_digit(digits[:10], range(11, 1, -1))
+    return digits[9:] == f"{first}{second}"
+
+
+_CNPJ_W1 = (5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2)
+_CNPJ_W2 = (6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2)
+
+
+def cnpj_valid(digits: str) -> bool:
+    """Brazil's CNPJ: fourteen digits, two mod-11 check digits."""
+    if len(digits) != 14 or not digits.isdigit() or len(set(digits)) == 1:
+        return False
+    first = _mod11_digit(digits[:12], _CNPJ_W1)
+    second = _mod11_digit(digits[:13], _CNPJ_W2)
+    return digits[12:] == f"{first}{second}"
+
+
+def sin_valid(digits: str) -> bool:
+    """Canada's Social Insurance Number: nine digits, Luhn, not a business (8) number.
+
+    The unissued 0 series is accepted: its published sample (046 454 286) is what
+    people paste when they test a detector, and context is required anyway.
+    """
+    return len(digits) == 9 and digits[0] != "8" and len(set(digits)) > 2 and luhn_valid(digits)
+
+
+def aadhaar_valid(digits: str) -> bool:
+    """India's Aadhaar: twelve digits, not starting 0 or 1, Verhoeff, not a palindrome."""
+    return (
+        len(digits) == 12 and digits[0] not in "01" and digits != digits[::-1]
+        and verhoeff_valid(digits)
+    )
+
+
+_NINO = re.compile(r"^(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]\d{6}[A-D]?$")
+
+
+def nino_valid(compact: str) -> bool:
+    """UK National Insurance number: the prefix letters HMRC issues, six digits, suffix A-D."""
+    return bool(_NINO.match(compact.upper()))
+
+
+_PAN = re.compile(r"^[A-Z]{3}[ABCFGHJLPT][A-Z]\d{4}[A-Z]$")
+
+
+def pan_valid(value: str) -> bool:
+    """India's Permanent Account Number: holder type in the fourth letter."""
+    return bool(_PAN.match(value)) and value[5:9] != "0000"
+
+
+_DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
+
+
+def dni_valid(value: str) -> bool:
+    """Spain's DNI (eight digits and a check letter; below ten million also written
+    with seven) or NIE (X/Y/Z, seven digits, letter)."""
+    value = value.upper()
+    if len(value) == 8 and value[:-1].isdigit():
+        value = "0" + value
+    if len(value) != 9 or not value[-1].isalpha():
+        return False
+    body = value[:-1]
+    if body[0] in "XYZ":
+        body = str("XYZ".index(body[0])) + body[1:]
+    if not body.isdigit() or int(body) == 0:
+        return False
+    return _DNI_LETTERS[int(body) % 23] == value[-1]
+
+
+_CF_ODD = (1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11, 3, 6, 8, 12, 14, 16, 10, 22,
+           25, 24, 23)  # fmt: skip
+_CF_STRUCTURE = re.compile(
+    r"^[A-Z]{6}[0-9LMNP-V]{2}[ABCDEHLMPRST][0-9LMNP-V]{2}[A-Z][0-9LMNP-V]{3}[A-Z]$"
+)
+
+
+def codice_fiscale_valid(value: str) -> bool:
+    """Italy's codice fiscale (persons): structure (omocodia letters allowed) and check letter."""
+    value = value.upper()
+    if not _CF_STRUCTURE.match(value):
+        return False
+    total = 0
+    for index, char in enumerate(value[:15]):
+        code = int(char) if char.isdigit() else ord(char) - 65
+        total += _CF_ODD[code] if index % 2 == 0 else code
+    return chr(65 + total % 26) == value[15]
+
+
+_TFN_WEIGHTS = {9: (1, 4, 3, 7, 5, 8, 6, 9, 10), 8: (10, 7, 8, 4, 6, 3, 5, 1)}
+
+
+def tfn_valid(digits: str) -> bool:
+    """Australia's Tax File Number: eight or nine digits, weighted mod-11."""
+    weights = _TFN_WEIGHTS.get(len(digits))
+    if weights is None or not digits.isdigit() or len(set(digits)) == 1:
+        return False
+    return sum(int(d) * w for d, w in zip(digits, weights, strict=True)) % 11 == 0
