@@ -21,6 +21,7 @@ from piiguard.policy import Policy, policy_from_mapping
 from piiguard.policy_store import STAGES, Stage, policy_key, stream_for
 from piiguard.security.natsauth import auth_from_settings
 from piiguard.settings import Settings, load
+from piiguard.tasks import cancel_and_wait
 from piiguard_operator import GROUP, PLURAL, VERSION, admission, projection, reconcile
 from piiguard_operator.errors import NATS_ERRORS, to_kopf
 from piiguard_operator.notion import NotionProbe
@@ -71,8 +72,10 @@ async def connect_to_jetstream(settings: kopf.OperatorSettings, memo: kopf.Memo,
 
 @kopf.on.cleanup()
 async def disconnect(memo: kopf.Memo, **_: Any) -> None:
-    for task in (memo.get("schedule_tasks") or {}).values():
-        task.cancel()  # a schedule write cut short is done again on the next start
+    memo["disconnected"] = True
+    # A schedule write cut short is done again on the next start; ended before the
+    # connection closes, so none fails afterwards where nobody awaits it.
+    await asyncio.gather(*(cancel_and_wait(task) for task in (memo.get("schedule_tasks") or {}).values()))
     nc = memo.get("nc")
     if nc is not None and not nc.is_closed:
         await nc.drain()
@@ -257,6 +260,8 @@ def _follow_schedules(memo: kopf.Memo, policy: Policy, logger: Logger) -> None:
     """Bring the workspace's schedules in line with its policy, beside the handler
     (one task per workspace at a time), so a status patch never waits for it; the
     next refresh tries again after a failure."""
+    if memo.get("disconnected"):  # a timer still running while the operator stops
+        return
     tasks: dict[str, asyncio.Task[None]] = memo.setdefault("schedule_tasks", {})
     workspace = policy_key(policy.workspace.team_id)
     running = tasks.get(workspace)

@@ -37,6 +37,7 @@ from piiguard.jetstream import (
     verdicts_subject,
 )
 from piiguard.policy import Policy, QueueSettings, policy_from_mapping
+from piiguard.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -167,8 +168,7 @@ class KvPolicyStore:
             except Exception:  # connection already closed: nothing left to stop
                 log.debug("policy watcher stop failed", exc_info=True)
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await cancel_and_wait(self._task)
         self._watcher = self._task = None
 
     async def wait_for(self, predicate: Callable[[KvPolicyStore], bool], timeout: float) -> bool:

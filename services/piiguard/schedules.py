@@ -21,7 +21,6 @@ for the local policy. A schedule is rewritten only when it changed, so an
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import json
 import logging
@@ -43,6 +42,7 @@ from piiguard.jetstream import (
     subject_token,
 )
 from piiguard.policy import Policy
+from piiguard.tasks import gather_all
 from piiguard.v1 import event_pb2
 
 log = logging.getLogger(__name__)
@@ -180,7 +180,7 @@ async def reconcile(js: JetStreamContext, workspace: str, policy: Policy | None)
         await js.publish(want.subject, want.body, stream=STREAM_SCHEDULES, headers=want.headers())
         return f"{job} written"
 
-    changes = [change for change in await asyncio.gather(*(one(job) for job in JOBS)) if change]
+    changes = [change for change in await gather_all(*(one(job) for job in JOBS)) if change]
     if changes:
         log.info("schedules of %s: %s", workspace, ", ".join(changes))
     return changes

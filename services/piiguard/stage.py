@@ -93,6 +93,7 @@ from piiguard.slack_credentials import (
     own_namespace,
 )
 from piiguard.stream_worker import ConsumerSpec, LiveFirst, StreamWorker, ensure_consumer
+from piiguard.tasks import cancel_and_wait, gather_all
 from piiguard.v1 import event_pb2
 
 log = logging.getLogger(__name__)
@@ -491,7 +492,7 @@ async def serve(definition: StageDefinition, stop: asyncio.Event, config: Settin
     shutdown = Shutdown(definition.name, SHUTDOWN_BUDGET_SECONDS)
     await shutdown.step("taking work", parts.stop_taking_work())
     # The job and stream consumers each give in-flight work the same grace, at once.
-    await shutdown.step("consumers", asyncio.gather(
+    await shutdown.step("consumers", gather_all(
         jobs.stop(), consumers.stop() if consumers is not None else asyncio.sleep(0)))
     await shutdown.step("gRPC", grpc_server.stop())
     await shutdown.step("closing", parts.close())
@@ -507,7 +508,10 @@ SHUTDOWN_BUDGET_SECONDS = 15.0
 
 class Shutdown:
     """A stage's stop, in order, within one time budget: a step still running when
-    the budget is spent is cancelled, named in one warning, and the next runs."""
+    the budget is spent is named in one warning (with where it waits), cancelled,
+    and the next runs."""
+
+    CANCEL_GRACE = 1.0  # seconds a cancelled step gets to unwind
 
     def __init__(self, name: str, budget: float) -> None:
         self.name = name
@@ -516,14 +520,48 @@ class Shutdown:
     async def step(self, what: str, work: Awaitable[object]) -> None:
         loop = asyncio.get_running_loop()
         started = loop.time()
-        remaining = max(0.5, self.deadline - started)
-        try:
-            await asyncio.wait_for(work, remaining)
-            log.debug("%s: stopped %s in %.1fs", self.name, what, loop.time() - started)
-        except TimeoutError:
-            log.warning("%s: stopping %s took longer than its budget; going on", self.name, what)
-        except Exception as exc:  # stopping anyway: the rest must still run
+        task = asyncio.ensure_future(work)
+        done, _ = await asyncio.wait({task}, timeout=max(0.5, self.deadline - started))
+        if not done:
+            # Named before the cancel unwinds it: where the step is stuck.
+            log.warning("%s: stopping %s took longer than its budget; going on (waiting in: %s)",
+                        self.name, what, waiting_in() or "nothing")
+            # A task that ignores its cancel must not hold up the rest of the stop.
+            await cancel_and_wait(task, self.CANCEL_GRACE)
+            return
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:  # stopping anyway: the rest must still run
             log.warning("%s: stopping %s failed (%s); going on", self.name, what, type(exc).__name__)
+        else:
+            log.debug("%s: stopped %s in %.1fs", self.name, what, loop.time() - started)
+
+
+def waiting_in(limit: int = 12) -> str:
+    """Where this loop's other tasks are suspended, each as ``outer → inner@file:line``
+    (the task's coroutine and the innermost one it awaits): code locations only,
+    never values, so safe to log."""
+    current = asyncio.current_task()
+    places: dict[str, int] = {}
+    for task in asyncio.all_tasks():
+        if task is current or task.done():
+            continue
+        outer = inner = None
+        awaited: Any = task.get_coro()
+        while awaited is not None:  # follow the await chain down to where it waits
+            frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
+            if frame is not None:
+                outer = outer or frame
+                inner = frame
+            awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
+        if outer is None or inner is None:
+            continue
+        place = (f"{outer.f_code.co_qualname} → {inner.f_code.co_qualname}"
+                 f"@{os.path.basename(inner.f_code.co_filename)}:{inner.f_lineno}")
+        places[place] = places.get(place, 0) + 1
+    ranked = sorted(places.items(), key=lambda item: -item[1])[:limit]
+    return ", ".join(f"{place} x{count}" if count > 1 else place for place, count in ranked)
 
 
 def _lower_priority_if_asked(config: Settings) -> None:

@@ -52,6 +52,7 @@ from piiguard.deadletter import DeadLetter, DeadLetterSink, JetStreamDeadLetters
 from piiguard.errors import PermanentError, SlackAuthError, TransientError, reason_of
 from piiguard.jetstream import DELIVERY_HEADROOM
 from piiguard.policy import QueueSettings
+from piiguard.tasks import cancel_and_wait
 from piiguard.v1 import event_pb2
 
 log = logging.getLogger(__name__)
@@ -413,9 +414,7 @@ class StreamWorker(Generic[M]):
         try:
             await self._fetch_loop()
         finally:
-            backlog.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await backlog
+            await cancel_and_wait(backlog)
             await self._unsubscribe()
             self._forget_backlog()
 
@@ -494,7 +493,5 @@ class StreamWorker(Generic[M]):
         self._stopping.set()
         if self._inflight:
             _, pending = await asyncio.wait(set(self._inflight), timeout=grace)
-            for task in pending:
-                task.cancel()
-            if pending:
-                await asyncio.gather(*pending, return_exceptions=True)
+            # Cancelled work naks its message, which another worker then takes.
+            await asyncio.gather(*(cancel_and_wait(task) for task in pending))

@@ -57,6 +57,7 @@ from piiguard.policy import Policy, Verdict
 from piiguard.policy_store import PolicyLookup
 from piiguard.settings import DEFAULT_SLACK_API_URL
 from piiguard.slack_credentials import CredentialSource
+from piiguard.tasks import gather_all
 from piiguard.v1 import action_pb2, detection_pb2, event_pb2
 
 log = logging.getLogger(__name__)
@@ -178,7 +179,7 @@ class DetectionHandler:
             token = credentials.bot_token if credentials else None
         cap = policy.detection.files.max_files
         refs = list(event.files)
-        outcomes: list[FileOutcome] = list(await asyncio.gather(
+        outcomes: list[FileOutcome] = list(await gather_all(
             *(self.files.scan(ref, policy, engine, token) for ref in refs[:cap])
         ))
         for ref in refs[cap:]:

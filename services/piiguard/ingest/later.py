@@ -33,6 +33,7 @@ from piiguard.jetstream import (
     STREAM_EVENTS,
     lane_subject,
 )
+from piiguard.tasks import cancel_and_wait
 from piiguard.v1 import event_pb2
 
 log = logging.getLogger(__name__)
@@ -71,9 +72,7 @@ class LaterRelease:
     async def stop(self) -> None:
         self._stopping.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+            await cancel_and_wait(self._task)
 
     async def _run(self) -> None:
         subscription = None

@@ -31,6 +31,7 @@ from piiguard.policy import Policy
 from piiguard.policy_store import KvPolicyStore
 from piiguard.security.tokens import TokenFile
 from piiguard.settings import Settings
+from piiguard.tasks import cancel_and_wait
 from piiguard.v1 import audit_pb2_grpc, event_pb2, ingest_pb2, ingest_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -140,8 +141,7 @@ async def build(ctx: stage.StageContext) -> stage.StageParts:
 
     async def stop_taking_work() -> None:
         await sockets.stop()  # unacknowledged envelopes are delivered again by Slack
-        for task in tasks:
-            task.cancel()
+        await asyncio.gather(*(cancel_and_wait(task) for task in tasks))
         if poller is not None:
             await poller.stop()
         await later.stop()

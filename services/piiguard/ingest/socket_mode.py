@@ -47,6 +47,7 @@ from piiguard.jetstream import subject_token
 from piiguard.policy import Policy
 from piiguard.settings import Settings
 from piiguard.slack_credentials import CredentialSource
+from piiguard.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -227,8 +228,7 @@ class SocketModeSource:
         """Close every connection; an envelope in flight is not acknowledged unless it
         was made durable first (Slack delivers the rest again)."""
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await cancel_and_wait(self._task)
         if self._inflight:
             await asyncio.wait(set(self._inflight), timeout=5)
         for client in self._clients.values():

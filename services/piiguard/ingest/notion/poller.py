@@ -53,6 +53,7 @@ from piiguard.ingest.notion.state import NotionState, Seen
 from piiguard.jetstream import BUCKET_NOTION, subject_token
 from piiguard.notion_api import NotionClients, NotionNotFound, call
 from piiguard.policy import Policy, normalize_notion_id
+from piiguard.tasks import cancel_and_wait, gather_all
 from piiguard.v1 import event_pb2
 
 log = logging.getLogger(__name__)
@@ -148,9 +149,7 @@ class NotionPoller:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
         if self.clients is not None:
             await self.clients.close()
 
@@ -320,7 +319,7 @@ class NotionPoller:
 
             # Every page of this batch is submitted (or dead-lettered) before the
             # cursor moves past them; one that failed holds it at its time.
-            taken = await asyncio.gather(*(one(p) for p in pages))
+            taken = await gather_all(*(one(p) for p in pages))
             for page, ok in zip(pages, taken, strict=True):
                 if not ok:
                     edited = parse_time(page["last_edited_time"])
