@@ -202,7 +202,7 @@ def report(rows: list[dict], ours: dict, stock: dict | None, rss_mb: float) -> N
               f"({mark(ratio >= TARGETS['ratio'])}, target >= 10x)")
 
 
-def show_errors(rows: list[dict], result: Result, limit: int = 60) -> None:
+def show_errors(rows: list[dict], result: Result, limit: int = 200) -> None:
     shown = Counter[str]()
     for row, kinds, verdict in zip(rows, result.kinds, result.verdicts, strict=True):
         missing = set(row["kinds"]) - kinds - {"STRIPE_TEST_KEY"} if verdict else set()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import random
+import string
 
 import pytest
 
@@ -485,3 +487,63 @@ def test_only_real_prefixes_hand_a_value_to_a_vendor_rule() -> None:
 
     assert has_vendor_prefix("glpat-x") and has_vendor_prefix("hvs.x")
     assert not has_vendor_prefix("vaultAb12") and not has_vendor_prefix("sonarXy12")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # a quoted value holds the other quote characters
+        ("db_password = '`9rTq\"Lm2!x'", "PASSWORD"),
+        ('SESSION_SECRET: "k7`Q\'w}/Zp)R;v\\4]Hs&m>yT??]B&8"', "GENERIC_API_KEY"),
+        # a value in an escaped string literal (JSON holding PHP)
+        ('"$smtp_password = \\"Wq8-lake-Fern\\";"', "PASSWORD"),
+        # a credential compared with a literal in code
+        ('if creds.Token != "amber-falcon-7"', "GENERIC_API_KEY"),
+        ("if user == 'ops' and password == 'Tide#pool'", "PASSWORD"),
+        # KEY=value alone on its line (dotenv, ini, shell): the value is a literal
+        ("VITE_ADMIN_PASSWORD=marigoldlane", "PASSWORD"),
+        ("[mailer]\nSmtpPassword=quartzbasin\n", "PASSWORD"),
+        ("  export SERVICE_PASS=driftwoodhill   # staging", "PASSWORD"),
+        # a quoted word after a password's name in prose
+        ("the wifi password is 'lanternfish'", "PASSWORD"),
+        ('the default password for user "deploy" is "heronmarsh"', "PASSWORD"),
+        # a human-chosen secret under a token's name, with a secret's punctuation
+        ('jwt:\n  secret: "staging#rollout"\n', "GENERIC_API_KEY"),
+    ],
+)
+def test_values_other_tools_see_and_we_now_read(kinds_of, text: str, kind: str) -> None:
+    assert kinds_of(text) == [kind]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'if event.key == "Escape":',  # a keyboard key, not a secret's name
+        'if token == "revoked_token":',  # a state: letters and an underscore only
+        'if status.token != "expired":',
+        "if (password === confirmPassword) {",  # two variables
+        'assert secret != "changeme"',  # a stand-in
+        "PASSWORD=changeme",
+        "export API_TOKEN=$TOKEN",
+        "password = get_password",  # code: a variable, with spaces around "="
+        'the password is "required"',  # a word of prose, quoted
+        "the password is 'hidden'",
+        'existingSecret: "my-app-secret"',  # a Kubernetes Secret's name
+        'secretName: "tls-cert-prod"',
+        'jwt_secret: "replace-me-with-something"',
+        'password: "Enter your password"',
+        'The default password for the user "pyne-user" is "abc".',  # the user is no password
+    ],
+)
+def test_their_look_alikes_stay_clean(kinds_of, text: str) -> None:
+    assert kinds_of(text) == []
+
+
+def test_an_azure_devops_token_is_known_by_its_signature_alone(kinds_of) -> None:
+    """84 characters with ``AZDO`` at 76, whatever the rest (Microsoft's format)."""
+    rng = random.Random(84)
+    alphabet = string.ascii_letters + string.digits
+    token = "".join(rng.choice(alphabet) for _ in range(76)) + "AZDO" + "".join(
+        rng.choice(alphabet) for _ in range(4))
+    assert kinds_of(f"pat: {token}") == ["AZURE_DEVOPS_TOKEN"]
+    assert kinds_of(f"build {token[:70]}AZDO{token[-4:]}") == []  # too short before it

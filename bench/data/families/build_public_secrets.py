@@ -79,9 +79,17 @@ KIND_OF = (
 )  # fmt: skip
 
 
+def _names(prefix: str, rule_id: str) -> bool:
+    """``np.aws.`` names every AWS rule; ``np.generic.1`` names that rule only (not
+    ``np.generic.11``)."""
+    if prefix.endswith("."):
+        return rule_id.startswith(prefix)
+    return rule_id == prefix or (rule_id.startswith(prefix) and not rule_id[len(prefix)].isdigit())
+
+
 def kind_for(rule_id: str, text: str) -> str:
     for prefix, kind in KIND_OF:
-        if rule_id.startswith(prefix):
+        if _names(prefix, rule_id):
             if kind == "STRIPE_KEY" and "_test_" in text:
                 return "STRIPE_TEST_KEY"
             return kind

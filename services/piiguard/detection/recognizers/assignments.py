@@ -39,7 +39,13 @@ _OPERATOR = re.compile(
 )
 _AUTH_SCHEME = re.compile(r"(?i)(bearer|token|basic|digest|apikey|api-key|key|sso-key|"
                           r"ghp|hmac|otp|negotiate)\s+")
-_QUOTED = re.compile(r"""(?P<q>["'`])(?P<v>[^"'`\n]{0,512})(?P=q)""")
+# A quoted value ends at its own closing quote only: strong passwords hold the other
+# quote characters (``'`123QWERasdf'``, ``"7`D'}/vY…"``).
+_QUOTED = re.compile(r"""(?P<q>["'`])(?P<v>(?:(?!(?P=q))[^\n]){0,512})(?P=q)""")
+# A value in an escaped string (JSON or a language literal holding code): \"v\"
+_ESCAPED_QUOTED = re.compile(r"""\\(?P<q>["'])(?P<v>[^"'\\\n]{1,512})\\(?P=q)""")
+# A comparison with a literal: ``if creds.Secret != "open-sesame"``, ``token === 'v'``.
+_COMPARISON = re.compile(r"""[ \t]*(?:["'`\]]{1,2})?[ \t]*(?:===?|!==?)[ \t]*(?=["'`])""")
 _BARE = re.compile(r"""[^\s"'`,;&)(}{\]\[<>|=]{1,512}={0,3}""")
 _XML_CLOSE = re.compile(r"([^<>\n]{1,512})</")
 _ATTR_VALUE = re.compile(r"""["']\s+(?:value|val|secret|password|content)\s*=\s*(["'])([^"'\n]{0,512})\1""",
@@ -65,7 +71,9 @@ class Assignment:
     value: str  # as written, quotes kept so the classifier knows it was quoted
     start: int  # span of the value without its quotes
     end: int
-    syntax: str  # "operator", "xml", "attribute", "call", "flag", "header", "next_line"
+    # "operator", "xml", "attribute", "call", "flag", "header", "next_line", "setter",
+    # "block", "dsl", "name_value", "basic", "comparison" (``== "v"``, a quoted literal)
+    syntax: str
 
 
 def _key_span(text: str, pos: int) -> tuple[int, int]:
@@ -149,6 +157,10 @@ def _read(text: str, k_start: int, k_end: int, key: str, flag: bool) -> Assignme
         if block:  # variable "db_password" { default = "v" }
             return Assignment(key, k_start, block.group(1) + block.group(2) + block.group(1),
                               block.start(2), block.end(2), "block")
+    comparison = _COMPARISON.match(text, k_end)
+    if comparison is not None:
+        found = _value(text, comparison.end(), key, k_start, "comparison")
+        return found if found is not None and found.value[:1] in "\"'`" else None
     op = _OPERATOR.match(text, k_end)
     if op is None:
         # Groovy / Gradle / netrc-style DSLs: `password 'v'`, `token "v"` (quoted only)
@@ -191,6 +203,11 @@ def _value(text: str, at: int, key: str, k_start: int, syntax: str) -> Assignmen
         at = scheme.end()
         if scheme.group(1).lower() == "basic":
             return _basic(text, at, key, k_start)
+    escaped = _ESCAPED_QUOTED.match(text, at)
+    if escaped:
+        q = escaped.group("q")
+        return Assignment(key, k_start, q + escaped.group("v") + q, escaped.start("v"),
+                          escaped.end("v"), syntax)
     quoted = _QUOTED.match(text, at)
     if quoted:
         inner_start, inner_end = quoted.span("v")

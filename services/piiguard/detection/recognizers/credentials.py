@@ -416,7 +416,10 @@ _PW_KEY = re.compile(
 )
 _PW_GLUE = re.compile(
     r"""["'\]]{0,2}(?:\s{1,3}(?:for|to|of|on)\s{1,3}(?:the\s{1,3}|my\s{1,3}|our\s{1,3})?"""
-    r"""[\w.@-]{1,40}(?:\s{1,3}[\w.@-]{1,40}){0,2})?\s{0,3}(?:[:=]{1,2}|=>|->|\bis\s+now\b|\bis\s+still\b|\bis\b|\bwas\b|"""
+    # what the password is for, up to three words, quoted or not ("for user 'pg'"),
+    # never swallowing the verb that introduces the value
+    r"""["'`]?[\w.@-]{1,40}["'`]?(?:\s{1,3}(?!(?:is|was|set|changed)\b)["'`]?[\w.@-]{1,40}["'`]?){0,2})?"""
+    r"""\s{0,3}(?:[:=]{1,2}|=>|->|\bis\s+now\b|\bis\s+still\b|\bis\b|\bwas\b|"""
     r"""\bset\s+to\b|\bchanged\s+to\b|\s)\s{0,3}["'`]?([^\s"'`]{3,128})""",
     re.IGNORECASE,
 )
@@ -443,6 +446,53 @@ def _trim_value(value: str) -> str:
     return value
 
 
+# ``KEY=value`` alone on its line (dotenv, ini, properties, shell; ``export`` and a
+# comment's ``#`` allowed before it, a `` # comment`` after it): there the value is a
+# literal string, never a variable of code, whatever its shape.
+_LITERAL_LINE_BEFORE = re.compile(r"^[ \t]*(?:#[ \t]*)?(?:export[ \t]+)?$")
+_LITERAL_LINE_AFTER = re.compile(r"[ \t]*(?:[ \t]#.*)?$")
+
+
+def _literal_line(text: str, found: Assignment) -> bool:
+    if found.syntax != "operator" or found.value[:1] in "\"'`":
+        return False
+    key_end = found.key_start + len(found.key)
+    if text[key_end : found.start] != "=":  # no spaces around "=": not code's assignment
+        return False
+    line_start = text.rfind("\n", 0, found.key_start) + 1
+    line_end = text.find("\n", found.end)
+    line_end = len(text) if line_end < 0 else line_end
+    return bool(_LITERAL_LINE_BEFORE.match(text[line_start : found.key_start])
+                and _LITERAL_LINE_AFTER.fullmatch(text[found.end : line_end].rstrip("\r")))
+
+
+def _compared_secret(found: Assignment, klass: KeyClass, bare: str) -> Hit | None:
+    """``if password == "v"`` / ``creds.Secret != 'v'``: a credential checked against a
+    literal is that credential, written into the code. Only a password's, a token's
+    or credentials' name counts (``key == "Escape"`` is a keyboard), and the literal
+    must look made up: digits, or symbols beyond ``_`` (``state == "revoked_token"``)."""
+    if klass is KeyClass.WEAK_KEY:
+        return None
+    if not judge_value(found.value, KeyClass.PASSWORD, quoted=True):
+        return None
+    if not (any(c.isdigit() for c in bare) or any(not c.isalnum() and c != "_" for c in bare)):
+        return None
+    kind = "PASSWORD" if klass in (KeyClass.PASSWORD, KeyClass.CREDENTIALS) else "GENERIC_API_KEY"
+    return Hit(kind, found.start, found.end, 0.8)
+
+
+def _quoted_word(text: str, start: int, end: int) -> bool:
+    """``the password is "centipede"``: a word in quotes after a password's name is
+    given as the value, not said in prose; any such word of six letters or more that
+    is not a stand-in, a default or a word of prose ("the password is 'required'")."""
+    quote = text[start - 1 : start]
+    if not quote or quote not in "\"'`" or text[end : end + 1] != quote:
+        return False
+    value = text[start:end]
+    return (len(value) >= 6 and value.lower() not in COMMON_WORDS
+            and _password_value_ok(value, strict=False))
+
+
 class GuardPasswordRecognizer(PiiRecognizer):
     """Passwords given in context: ``password: …``, ``pw is …``, ``login: bob / …``.
 
@@ -463,9 +513,10 @@ class GuardPasswordRecognizer(PiiRecognizer):
             if not glue:
                 continue
             value = _trim_value(_CONNECTION_FIELD_END.split(glue.group(1), 1)[0])
-            if not _password_value_ok(value, strict=True):
-                continue
             start = glue.start(1)
+            if not (_password_value_ok(value, strict=True)
+                    or _quoted_word(text, start, start + len(value))):
+                continue
             yield Hit("PASSWORD", start, start + len(value), 0.85)
         for match in _LOGIN_PAIR.finditer(text):
             value = _trim_value(match.group(2))
@@ -614,6 +665,10 @@ class GuardSecretAssignmentRecognizer(PiiRecognizer):
         bare = value.strip("'\"`")
         if has_vendor_prefix(bare) and klass is not KeyClass.PASSWORD:
             return None  # the vendor's own rule names it (GITHUB_TOKEN, SLACK_TOKEN...)
+        if found.syntax == "comparison":
+            return _compared_secret(found, verdict.klass, bare)
+        if _literal_line(text, found):
+            value = f'"{bare}"'  # KEY=value in dotenv / ini / shell: a literal, as if quoted
         if klass in (KeyClass.PASSWORD, KeyClass.CREDENTIALS):
             # A password by name is a PASSWORD (DB_PASSWORD=… included); a database
             # client's command line or an ADO/ODBC connection string is a database's.

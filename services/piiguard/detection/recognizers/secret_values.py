@@ -200,7 +200,20 @@ def judge_value(raw: str, klass: KeyClass, *, quoted: bool | None = None) -> boo
     if klass is KeyClass.WEAK_KEY:
         return (len(value) >= 20 and not is_hex(value) and char_classes(value) >= 3
                 and shannon_entropy(value) >= 4.0 and not _UUID.match(value))
-    return token_shaped(value)
+    return token_shaped(value) or (quoted and chosen_secret(value))
+
+
+# Punctuation no name, path, host or identifier holds: a value with one, quoted under a
+# secret's name, was typed as a secret (``secret: "development#product"``).
+_SECRET_PUNCTUATION = frozenset("!@#$%^&*+=?~;|<>()[]{}")
+
+
+def chosen_secret(value: str) -> bool:
+    """A human-chosen secret under a token's name (a JWT or session secret): long
+    enough, with punctuation that a Kubernetes Secret's or a file's name never holds
+    (``existingSecret: "my-app-secret"`` is a name, not a secret)."""
+    return (len(value) >= 10 and any(c in _SECRET_PUNCTUATION for c in value)
+            and password_shaped(value, quoted=True))
 
 
 def password_shaped(value: str, *, quoted: bool, strict: bool = False) -> bool:

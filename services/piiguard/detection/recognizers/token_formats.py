@@ -196,9 +196,8 @@ FORMATS: tuple[TokenFormat, ...] = (
     _fmt("okta", "ssws", r"00(?P<body>[A-Za-z0-9_-]{40})", 3.5, lead=r"\bSSWS\s{1,3}"),
     # Grafana's legacy API keys: base64 of {"k":"...","n":"...","id":N}
     _fmt("grafana", "eyjrijoi", r"eyJrIjoi(?P<body>[A-Za-z0-9+/]{40,300})={0,2}", 3.5),
-    # Azure DevOps personal access tokens (84 chars, AZDO signature at 76)
-    _fmt("azure-devops", "azdo", r"(?P<body>[A-Za-z0-9]{52}JQQJ9[0-9A-Za-z]{19})AZDO[A-Za-z0-9]{4}",
-         3.5),
+    # Azure DevOps personal access tokens (84 chars, the AZDO signature at 76)
+    _fmt("azure-devops", "azdo", r"(?P<body>[A-Za-z0-9]{76})AZDO[A-Za-z0-9]{4}", 3.5),
     # HashiCorp Vault unseal keys, as the CLI prints and takes them
     _fmt("vault-unseal", "unseal", r"(?P<body>[A-Za-z0-9+/]{43,44}={0,1})", 4.0,
          lead=r"(?i:\bunseal key \d{1,2}:|\boperator unseal)\s{1,3}"),
