@@ -509,6 +509,10 @@ def test_only_real_prefixes_hand_a_value_to_a_vendor_rule() -> None:
         ('the default password for user "deploy" is "heronmarsh"', "PASSWORD"),
         # a human-chosen secret under a token's name, with a secret's punctuation
         ('jwt:\n  secret: "staging#rollout"\n', "GENERIC_API_KEY"),
+        # a config directive alone on its line (Redis, nginx, sshd)
+        ("bind 0.0.0.0\nrequirepass Kx9#mQ2vLp\n", "PASSWORD"),
+        # a quoted passphrase under a password's name
+        ("vpn_password = 'quiet harbor lantern'", "PASSWORD"),
     ],
 )
 def test_values_other_tools_see_and_we_now_read(kinds_of, text: str, kind: str) -> None:
@@ -533,6 +537,15 @@ def test_values_other_tools_see_and_we_now_read(kinds_of, text: str, kind: str) 
         'jwt_secret: "replace-me-with-something"',
         'password: "Enter your password"',
         'The default password for the user "pyne-user" is "abc".',  # the user is no password
+        "password required pam_unix.so",  # PAM: more than one token after the key
+        "Password incorrect",  # chat, not a directive's value: no password shape
+        "token expired",
+        "  requirepass foobared",  # Redis's documented default
+        "password = 'not set yet'",  # words of prose, not a passphrase
+        "password: 'see the vault'",
+        "password: 'stored in keychain'",
+        "passwordHint = 'your pet name'",  # a hint, not the password
+        "password = 'Enter Password'",
     ],
 )
 def test_their_look_alikes_stay_clean(kinds_of, text: str) -> None:

@@ -61,6 +61,10 @@ _HCL_DEFAULT = re.compile(
     r"""\s*\{[^{}]{0,200}?\b(?:default|value|sensitive_value)\s*=\s*(["'])([^"'\n]{1,512})\1"""
 )
 _DSL_VALUE = re.compile(r"""[ \t]+(["'])([^"'\n]{1,512})\1""")
+# `key value` as a whole line (Redis, nginx, sshd, Apache directives): one bare token
+# after the key, then the end of the line or a `#` comment.
+_DIRECTIVE = re.compile(r"[ \t]+([^\s\"'`#][^\s\"'`]{0,511})[ \t]*(?:[ \t]#[^\n]*)?(?=\r?\n|$)")
+_DIRECTIVE_START = re.compile(r"(?:^|\n)[ \t]*$")
 _NEXT_LINE = re.compile(r"[ \t]*\r?\n[ \t]*([^\s]{1,512})[ \t]*(?:\r?\n|$)")
 
 
@@ -72,7 +76,8 @@ class Assignment:
     start: int  # span of the value without its quotes
     end: int
     # "operator", "xml", "attribute", "call", "flag", "header", "next_line", "setter",
-    # "block", "dsl", "name_value", "basic", "comparison" (``== "v"``, a quoted literal)
+    # "block", "dsl", "name_value", "basic", "comparison" (``== "v"``, a quoted literal),
+    # "directive" (``requirepass v`` as a whole line)
     syntax: str
 
 
@@ -167,6 +172,11 @@ def _read(text: str, k_start: int, k_end: int, key: str, flag: bool) -> Assignme
         dsl = _DSL_VALUE.match(text, k_end)
         if dsl and before not in ("\"", "'", "`"):
             return _value(text, dsl.start(1), key, k_start, "dsl")
+        # A config directive alone on its line: `requirepass v` (Redis), `masterauth v`
+        directive = _DIRECTIVE.match(text, k_end)
+        if directive and _DIRECTIVE_START.search(text, max(0, k_start - 40), k_start):
+            return Assignment(key, k_start, directive.group(1), directive.start(1),
+                              directive.end(1), "directive")
         return None
     if op.group("op") == ",":
         # a call's arguments: setProperty("X_TOKEN", "...") — the key must be quoted

@@ -22,6 +22,7 @@ from piiguard.detection.recognizers.base import Hit, PiiRecognizer
 from piiguard.detection.recognizers.context import TextView, word_pattern
 from piiguard.detection.recognizers.secret_keys import KeyClass, classify_key
 from piiguard.detection.recognizers.secret_values import (
+    COMMON_WORDS,
     is_masked,
     is_published_client_key,
     is_reference,
@@ -38,7 +39,6 @@ from piiguard.detection.recognizers.validation import (
     is_placeholder,
     looks_random,
     shannon_entropy,
-    words,
 )
 
 _AWS_ID = re.compile(
@@ -394,20 +394,6 @@ class GuardDatabaseUrlRecognizer(PiiRecognizer):
             yield Hit(kind, match.start(), match.end(), 0.85)
 
 
-COMMON_WORDS = words(
-    """a an the is in on at to of for and or but not no yes it its this that these those be
-    been was were are am will would should could can may might must shall do does did done
-    same usual old new default reset expired incorrect wrong required sensitive case protected
-    here there where what which who whom whose why how when then than also just only still
-    see check ask dm me my mine your yours our ours their theirs his her hers him them they we
-    you i he she set changed rotated saved stored shared sent empty blank null none nil true
-    false hidden secret private manager vault 1password lastpass bitwarden keychain keepass
-    policy rules requirements length complexity strength field prompt dialog screen page form
-    link email sms text below above attached pinned thread channel doc docs wiki confluence
-    notion standard temporary temp one-time onetime otp login signin sign-in authentication
-    locked unlocked requirement hint strong weak valid invalid updated update change rotate
-    missing please same-as-before"""
-)
 
 _PW_KEY = re.compile(
     r"(?<![A-Za-z0-9])(?:[A-Za-z0-9]{1,20}[_.-])?(?:pass(?:word|wd|phrase|code)?|pwd|pw)"

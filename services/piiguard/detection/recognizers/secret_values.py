@@ -80,6 +80,27 @@ STAND_INS = words(
     insert_here replace_me replaceme fill_me_in fillmein supersecret topsecret
     not_a_secret notasecret notsecret none_set unset empty blank"""
 )
+# Words of prose around a password ("the password is the same / in the vault").
+COMMON_WORDS = words(
+    """a an the is in on at to of for and or but not no yes it its this that these those be
+    been was were are am will would should could can may might must shall do does did done
+    same usual old new default reset expired incorrect wrong required sensitive case protected
+    here there where what which who whom whose why how when then than also just only still
+    see check ask dm me my mine your yours our ours their theirs his her hers him them they we
+    you i he she set changed rotated saved stored shared sent empty blank null none nil true
+    false hidden secret private manager vault 1password lastpass bitwarden keychain keepass
+    policy rules requirements length complexity strength field prompt dialog screen page form
+    link email sms text below above attached pinned thread channel doc docs wiki confluence
+    notion standard temporary temp one-time onetime otp login signin sign-in authentication
+    locked unlocked requirement hint strong weak valid invalid updated update change rotate
+    missing please same-as-before"""
+)
+# Words a label or an instruction holds, never a passphrase ("enter your password").
+_INSTRUCTION_WORDS = words(
+    """enter type choose confirm repeat provide input insert use using from with via by as
+    stored kept env environment file config password passphrase passwd secret token key
+    value here new current account user admin"""
+)
 _STAND_IN_MARKERS = ("example", "sample", "placeholder", "changeme", "change_me", "dummy",
                      "redacted", "replace", "insert", "your_", "your-", "yourkey", "yourtoken",
                      "yoursecret", "fixme", "todo", "notreal", "not_real", "not-real", "fake")
@@ -186,6 +207,8 @@ def judge_value(raw: str, klass: KeyClass, *, quoted: bool | None = None) -> boo
         return False
     if is_reference(value, quoted=quoted) or is_masked(value) or is_stand_in(value):
         return False
+    if klass is KeyClass.PASSWORD and quoted and " " in value:
+        return passphrase(value)
     if is_label(value) or is_not_a_value(value) or is_sequential(value):
         return False
     if is_published_client_key(value):
@@ -214,6 +237,17 @@ def chosen_secret(value: str) -> bool:
     (``existingSecret: "my-app-secret"`` is a name, not a secret)."""
     return (len(value) >= 10 and any(c in _SECRET_PUNCTUATION for c in value)
             and password_shaped(value, quoted=True))
+
+
+def passphrase(value: str) -> bool:
+    """``password = 'correct horse battery staple'``: two to five lower-case words,
+    quoted under a password's name, none of them a word of prose or of a label
+    (``'Enter your password'``, ``'not set'``, ``'see vault'`` stay labels)."""
+    tokens = value.split(" ")
+    return (2 <= len(tokens) <= 5 and len(value) >= 8
+            and all(t.isalpha() and t.islower() and len(t) >= 2 for t in tokens)
+            and not any(t in COMMON_WORDS or t in _INSTRUCTION_WORDS or t in STAND_INS
+                        for t in tokens))
 
 
 def password_shaped(value: str, *, quoted: bool, strict: bool = False) -> bool:
