@@ -176,3 +176,28 @@ def test_generic_medication_words_and_team_names(kinds_of) -> None:
 )
 def test_specialists_and_devices(kinds_of, text: str, health: bool) -> None:
     assert ("MEDICAL_CONDITION" in kinds_of(text)) is health
+
+
+@pytest.mark.parametrize(
+    ("text", "health"),
+    [
+        # he or she is one person, as "I" is, for a drug, a treatment or a condition
+        ("she's been taking Zoloft since the spring", True),
+        ("he's back on prednisone this week", True),
+        ("she is doing chemo again", True),
+        ("she's on the oncall rotation", False),  # no health term
+        ("he's taking the lead on the insulin pump launch", False),  # a product, no relation
+        ("they're on insulin in the trial arm", False),  # "they" may be a group: needs a name
+        # an invasive test is a procedure one undergoes, not only a result
+        ("Kofi is having a biopsy on Thursday", True),
+        ("the biopsy results pipeline is slow", False),
+        # where on the body, between the relation and the procedure
+        ("Ines is out for a shoulder arthroscopy until June", True),
+        ("Omar is having hip replacement surgery in May", True),
+        # procedure shapes that are words of labs and logic
+        ("Ana is doing spectroscopy on the samples", False),
+        ("that's a false dichotomy, Jim", False),
+    ],
+)
+def test_pronouns_invasive_tests_and_body_parts(kinds_of, text: str, health: bool) -> None:
+    assert ("MEDICAL_CONDITION" in kinds_of(text)) is health

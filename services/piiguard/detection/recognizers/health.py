@@ -115,7 +115,13 @@ _TREATMENT_RELATION = re.compile(
     r"because\s+of|due\s+to)"
     r"(?:\s+(?:a|an|the|his|her|their|my|another|more|second|third|first|last|next|weekly|"
     r"daily|emergency|su|sus|la|el|una|un|mi|seu|sua|o|a|uma|um|meu|minha|nova|nueva|"
-    r"\d+\s+(?:weeks?|months?|rounds?|sessions?)\s+of))?\s+$",
+    r"\d+\s+(?:weeks?|months?|rounds?|sessions?)\s+of))?"
+    # where on the body: "out for a knee arthroscopy", "having hip replacement surgery"
+    r"(?:\s+(?:minor|major|routine|small|quick|knee|hip|shoulder|back|spine|spinal|heart|"
+    r"cardiac|brain|eye|cataract|wrist|ankle|elbow|neck|lung|kidney|liver|gallbladder|"
+    r"bladder|bowel|colon|breast|skin|dental|jaw|foot|hand|leg|arm|acl|sinus|thyroid|"
+    r"prostate|ovarian|uterine|cervical|lumbar|rotator\s+cuff|joint|bone\s+marrow|"
+    r"de\s+(?:rodilla|cadera|joelho|quadril)))?\s+$",
     re.IGNORECASE,
 )
 _TREATMENT_AFTER = re.compile(
@@ -263,6 +269,13 @@ _LOWER_SUBJECT = re.compile(
 _PRONOUN = re.compile(
     r"\b(?:he|she|they|he's|she's|they're|him|her|them|his|their|él|ella|ellos|ellas|ele|ela|"
     r"eles|elas|dele|dela)\b",
+    re.IGNORECASE,
+)
+# He or she names one person even without an antecedent in the message (it is
+# often in the thread above); "they" may be a group, so it needs one.
+_THIRD_PERSON_SINGULAR = re.compile(
+    r"\b(?:he|she|he's|she's|he'd|she'd|him|his|hers|él|ella|ele|ela|dele|dela)\b"
+    r"|\bher\b",
     re.IGNORECASE,
 )
 _GENERIC = word_pattern(
@@ -486,6 +499,8 @@ class GuardMedicalConditionRecognizer(PiiRecognizer):
             return True
         if generic:
             return False
+        if first_person_counts and _THIRD_PERSON_SINGULAR.search(sentence):
+            return True  # "she's on lithium": he or she is one person, as "I" is
         if _PRONOUN.search(sentence):
             wide_lo, wide_hi = max(0, s_start - 300), min(len(text), s_end + 100)
             if (_names(text, wide_lo, wide_hi) or _MENTION.search(text, wide_lo, wide_hi)

@@ -94,9 +94,9 @@ TREATMENTS: tuple[str, ...] = (
 )  # fmt: skip
 
 TESTS: tuple[str, ...] = (
-    "mri", "ct scan", "cat scan", "pet scan", "biopsy", "blood test", "blood tests",
+    "mri", "ct scan", "cat scan", "pet scan", "blood test", "blood tests",
     "bloodwork", "blood work", "lab results", "labs", "a1c", "hba1c", "mammogram",
-    "colonoscopy", "pap smear", "ekg", "ecg", "x-ray", "xray", "ultrasound", "pcr test",
+    "pap smear", "ekg", "ecg", "x-ray", "xray", "ultrasound", "pcr test",
     "covid test", "hiv test", "std test", "genetic test", "genetic testing", "brca",
     "pathology report", "scan results", "test results", "viral load", "cd4 count",
     "glucose", "blood sugar", "cholesterol", "psa", "tumor markers", "echocardiogram",
@@ -204,7 +204,10 @@ _DRUG_SHAPE = re.compile(
 _PROCEDURE_SHAPE = re.compile(r"[a-z]{3,}(?:ectomy|ectomies|plasty|otomy|ostomy|oscopy|pheresis|"
                               r"centesis|therapy)")
 _NOT_DRUG_WORDS = frozenset({"april", "concept", "intercept", "accept", "except", "percept",
-                             "precept", "incept", "capsule", "recept", "discept"})
+                             "precept", "incept", "capsule", "recept", "discept",
+                             # the shapes of procedures, in words of labs and logic
+                             "dichotomy", "microscopy", "spectroscopy", "stereoscopy",
+                             "telescopy"})
 
 
 def _shape_category(token: str) -> str | None:
