@@ -513,6 +513,9 @@ def test_only_real_prefixes_hand_a_value_to_a_vendor_rule() -> None:
         ("bind 0.0.0.0\nrequirepass Kx9#mQ2vLp\n", "PASSWORD"),
         # a quoted passphrase under a password's name
         ("vpn_password = 'quiet harbor lantern'", "PASSWORD"),
+        # a JSON-RPC call named for a secret: its first parameter
+        ('{"jsonrpc": "2.0", "method": "session.loginWithToken", '
+         '"params": ["Qm7zLx2Rk9Wd8Ts1Vb6Nc3Hf0Jt5Ya"], "id": 3}', "GENERIC_API_KEY"),
     ],
 )
 def test_values_other_tools_see_and_we_now_read(kinds_of, text: str, kind: str) -> None:
@@ -546,6 +549,8 @@ def test_values_other_tools_see_and_we_now_read(kinds_of, text: str, kind: str) 
         "password: 'stored in keychain'",
         "passwordHint = 'your pet name'",  # a hint, not the password
         "password = 'Enter Password'",
+        '{"method": "auth.login", "params": ["admin"]}',  # a user name, not a secret
+        '{"method": "tokens.list", "params": ["Qm7zLx2Rk9Wd8Ts1Vb6Nc3Hf0Jt5Ya"]}',  # "list"
     ],
 )
 def test_their_look_alikes_stay_clean(kinds_of, text: str) -> None:

@@ -439,6 +439,10 @@ _LITERAL_LINE_BEFORE = re.compile(r"^[ \t]*(?:#[ \t]*)?(?:export[ \t]+)?$")
 _LITERAL_LINE_AFTER = re.compile(r"[ \t]*(?:[ \t]#.*)?$")
 
 
+_RPC_METHOD = re.compile(r'"method"\s*:\s*"([A-Za-z0-9_.:/-]{1,80})"')
+_RPC_PARAMS = re.compile(r'"params"\s*:\s*\[\s*"([^"\\\n]{1,512})"')
+
+
 def _literal_line(text: str, found: Assignment) -> bool:
     if found.syntax != "operator" or found.value[:1] in "\"'`":
         return False
@@ -638,6 +642,8 @@ class GuardSecretAssignmentRecognizer(PiiRecognizer):
                 yield hit
         if "${" in text:
             yield from self._reference_defaults(text)
+        if '"params"' in text:
+            yield from self._rpc_params(text)
         yield from self._short_flags(text)
         yield from self._user_flags(text)
 
@@ -677,6 +683,23 @@ class GuardSecretAssignmentRecognizer(PiiRecognizer):
         if verdict.aws and len(bare) == 40 and _B64_40.fullmatch(bare):
             return Hit("AWS_SECRET_KEY", found.start, found.end, 0.85)
         return Hit("GENERIC_API_KEY", found.start, found.end, 0.8)
+
+    @staticmethod
+    def _rpc_params(text: str) -> Iterable[Hit]:
+        """A JSON-RPC call named for a secret (``"method": "auth.login_with_api_key",
+        "params": ["v"]``): its first parameter is that secret, judged as its value."""
+        for method in _RPC_METHOD.finditer(text):
+            verdict = classify_key(re.split(r"[./:]", method.group(1))[-1])
+            if verdict is None or verdict.klass is KeyClass.WEAK_KEY:
+                continue
+            around = (max(0, method.start() - 300), min(len(text), method.end() + 300))
+            params = _RPC_PARAMS.search(text, *around)  # before or after, in the same call
+            if params is None or not judge_value(f'"{params.group(1)}"', verdict.klass,
+                                                  quoted=True):
+                continue
+            kind = ("PASSWORD" if verdict.klass in (KeyClass.PASSWORD, KeyClass.CREDENTIALS)
+                    else "GENERIC_API_KEY")
+            yield Hit(kind, params.start(1), params.end(1), 0.8)
 
     @staticmethod
     def _reference_defaults(text: str) -> Iterable[Hit]:
