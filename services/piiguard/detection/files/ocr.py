@@ -22,13 +22,16 @@ number of *variants* and keeps the good readings:
 5. **smoothed**: a stronger (5x5) median filter, then as base: grey text on
    grey paper under sensor noise, where a 3x3 median leaves the speckle that
    turns a stroke of a digit into another digit.
-6. **binarised**: denoised, then Otsu's threshold.
+6. **softened**: enlarged 2x, then a Gaussian blur, then as base: when the noise
+   is as strong as the contrast, even a 5x5 median keeps the specks that turn an
+   ``8`` into a ``5``; a blur on the enlarged strokes averages them away.
+7. **binarised**: denoised, then Otsu's threshold.
 
 A reading is good enough to stop only when its digit words are confident too:
 a page whose words read well but whose numbers do not (a ``3`` for a ``5`` in
 a card number) goes on through the variants while the budget lasts.
 
-Variants 2-4 run only within ``extra_time`` (the page's share of the file's
+Variants beyond the base one run only within ``extra_time`` (the page's share of the file's
 time budget) and ``MAX_VARIANT_PIXELS``. Every reading whose confident content
 comes near the best one is kept; detection scans each (a value read right in
 any of them counts, and the scanner counts a value read twice once).
@@ -94,7 +97,7 @@ def available() -> bool:
 class Reading:
     """One variant's text and how well Tesseract read it."""
 
-    variant: str  # base | rotated | denoised | smoothed | binarised | upscaled
+    variant: str  # base | rotated | denoised | smoothed | softened | binarised | upscaled
     text: str
     score: float  # confident characters: sum of len(word) x confidence over words
     confidence: float  # mean word confidence (0-100); 0 when no word was read
@@ -124,14 +127,17 @@ class _Source:
         return cls(upright, preprocess.skew_angle(level), turn)
 
     def build(self, *, denoise: bool = False, threshold: bool = False,
-              strong: bool = False) -> Image.Image:
+              strong: bool = False, soften: bool = False) -> Image.Image:
         gray = self.gray
-        if denoise:  # before anything scales the noise up with the text
+        if soften:
+            gray = preprocess.soften(_fit(gray), MAX_VARIANT_PIXELS)
+        elif denoise:  # before anything scales the noise up with the text
             # a variant is never larger than MAX_VARIANT_PIXELS
             gray = preprocess.denoise(_fit(gray), size=5 if strong else 3)
         gray = preprocess.normalise_polarity(preprocess.stretch(gray))
         gray = preprocess.deskew(gray, self.skew)
-        gray = _upscale_small(gray, MAX_VARIANT_PIXELS if denoise or threshold else MAX_OCR_PIXELS)
+        gray = _upscale_small(gray, MAX_VARIANT_PIXELS if denoise or threshold or soften
+                              else MAX_OCR_PIXELS)
         if threshold:
             gray = preprocess.threshold(gray)
         return gray
@@ -239,6 +245,8 @@ def read(image: Image.Image, timeout: float, extra_time: float = 0.0, *,
         try_turn()
     if not best.good and room() > 0:
         consider(source.build(denoise=True, strong=True), "smoothed")
+    if not best.good and room() > 0:
+        consider(source.build(soften=True), "softened")
     if not best.good and room() > 0:
         consider(source.build(denoise=True, threshold=True), "binarised")
     if small(best) and best.variant != "upscaled" and best.confidence >= TEXT_CONFIDENCE and room() > 0:

@@ -12,6 +12,7 @@ thing photos get wrong:
   (the angle at which the rows of ink are sharpest), up to ±``MAX_SKEW`` degrees;
 - ``denoise`` / ``threshold``: median filter, 3x3 or a stronger 5x5 (JPEG
   blocks, sensor noise), Otsu's threshold;
+- ``soften``: enlarged then Gaussian-blurred, for noise as strong as the contrast;
 - ``upscale``: small text scaled towards the size Tesseract reads best.
 
 Rotations by 90/180/270 degrees are Tesseract's orientation detection's job
@@ -120,6 +121,20 @@ def denoise(gray: Image.Image, size: int = 3) -> Image.Image:
     noise, keeps stroke edges; 5 for heavy noise on low-contrast photos. Done at
     the source resolution, before upscaling enlarges the noise too."""
     return gray.filter(ImageFilter.MedianFilter(size))
+
+
+SOFTEN_FACTOR = 2.0  # the image is enlarged this much before the blur...
+SOFTEN_RADIUS = 2.5  # ...of this Gaussian radius, in pixels of the enlarged image
+
+
+def soften(gray: Image.Image, max_pixels: int) -> Image.Image:
+    """Enlarged, then Gaussian-blurred: grey text on grey paper under sensor noise,
+    where the noise is as strong as the contrast and a median filter keeps specks
+    that turn one digit into another. The blur averages each stroke with the
+    noise around it; enlarging first keeps the strokes wider than the blur
+    (measured on the low-contrast photos: docs/files.md)."""
+    larger = upscale(gray, SOFTEN_FACTOR, max_pixels)
+    return larger.filter(ImageFilter.GaussianBlur(SOFTEN_RADIUS))
 
 
 def threshold(gray: Image.Image) -> Image.Image:
