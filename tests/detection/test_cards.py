@@ -265,3 +265,49 @@ def test_digits_of_an_iban_are_not_a_card(kinds_of) -> None:
     text = "IBAN GB19 QIRB 5748 8420 4129 41, BIC TALMGB4Z"
     assert kinds_of(text) == ["IBAN_CODE"]
     assert kinds_of("iban=GB19 QIRB 5748 8420 4129 41&amount=120.00") == ["IBAN_CODE"]
+
+
+_LOOKALIKE = {"0": "O", "1": "l", "2": "Z", "4": "A", "5": "S", "6": "G", "8": "B"}
+
+
+def _luhn_valid_front(rng: random.Random, length: int) -> str:
+    """A 16-digit number that fails Luhn whose first ``length`` digits pass it, and
+    whose next digit has a look-alike letter."""
+    while True:
+        number = "".join(rng.choice("0123456789") for _ in range(16))
+        if not _luhn(number) and _luhn(number[:length]) and number[length] in _LOOKALIKE:
+            return number
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char) * (2 if index % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_front_of_a_number_garbled_at_its_end_is_no_card(kinds_of, seed: int) -> None:
+    """OCR reads the last group of a 16-digit non-card as letters (``z54Z``): the
+    12 digits before it may pass Luhn (one in ten do) and are still no card."""
+    number = _luhn_valid_front(random.Random(seed), 12)
+    tail = _LOOKALIKE[number[12]] + number[13:]  # one look-alike letter, the rest digits
+    groups = f"{number[:4]} {number[4:8]} {number[8:12]}"
+    assert kinds_of(f"Card number {groups} {tail}") == []
+    assert kinds_of(f"Card number {groups}") == ["CREDIT_CARD"]  # twelve digits alone: a card
+
+
+def test_a_glued_look_alike_before_a_number_cuts_its_front(kinds_of) -> None:
+    rng = random.Random(3)
+    while True:  # 16 digits that fail Luhn, whose last 15 pass it
+        number = "".join(rng.choice("0123456789") for _ in range(16))
+        if not _luhn(number) and _luhn(number[1:]):
+            break
+    rest = f"{number[1:4]} {number[4:8]} {number[8:12]} {number[12:]}"
+    assert kinds_of(f"Card number ${rest}") == []
+
+
+def test_a_word_after_a_whole_card_cuts_nothing(kinds_of) -> None:
+    number = card("4", 16, random.Random(5))
+    assert kinds_of(f"card {_grouped(number, ' ')} Q3") == ["CREDIT_CARD"]

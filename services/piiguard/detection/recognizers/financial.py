@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 from piiguard.detection.recognizers.base import Hit, PiiRecognizer
 from piiguard.detection.recognizers.context import TextView, has_context, word_pattern
+from piiguard.detection.recognizers.ocr_digits import OCR_DIGIT_CONFUSIONS
 from piiguard.detection.recognizers.validation import aba_routing_valid, iban_valid, luhn_valid
 
 # A run of digit groups with single separators (space, dash, dot) between them;
@@ -264,6 +265,32 @@ def _tile_compact(group: tuple[int, int, str]) -> list[_Candidate]:
     return [_Candidate(start + a, start + b, digits[a:b], True, True, False) for a, b in tiling]
 
 
+_LOOKALIKES = frozenset(OCR_DIGIT_CONFUSIONS) | {"$"}
+_TAIL_GROUP = re.compile(r"[ \-.]([0-9A-Za-z$|!]{1,4})(?![A-Za-z0-9])")
+_CARD_LENGTHS = (15, 16, 19)
+
+
+def _garbled_ends(text: str, run_start: int, run_end: int) -> tuple[bool, bool]:
+    """Whether a digit run is cut from a longer number whose first or last group
+    holds look-alike letters (OCR's ``5437 8046 3468 z54Z``, ``$437 8046 3468 2542``):
+    the run plus that group make a card's length, so the run is only part of a
+    number, and whatever part of it passes Luhn (one in ten do) is no card. Only
+    such a group, glued to the run's edge, counts: ``… 6467 Q3`` follows a whole
+    number and cuts nothing."""
+    digits = sum(c.isdigit() for c in text[run_start:run_end])
+    head = text[run_start - 1 : run_start] if run_start > 0 else ""
+    cut_head = bool(head) and head in _LOOKALIKES and digits + 1 in _CARD_LENGTHS and (
+        run_start < 2 or not text[run_start - 2].isalnum())
+    tail = _TAIL_GROUP.match(text, run_end)
+    cut_tail = False
+    if tail is not None:
+        group = tail.group(1)
+        cut_tail = (all(c.isdigit() or c in _LOOKALIKES for c in group)
+                    and any(c.isdigit() for c in group) and not group.isdigit()
+                    and digits + len(group) in _CARD_LENGTHS)
+    return cut_head, cut_tail
+
+
 class GuardCreditCardRecognizer(PiiRecognizer):
     """Payment card numbers of every network: IIN range and length, Luhn, grouping, context.
 
@@ -281,7 +308,10 @@ class GuardCreditCardRecognizer(PiiRecognizer):
             glued = run_start > 0 and text[run_start - 1].isalpha()
             if glued and not _CARD_GLUED.search(text[max(0, run_start - 16) : run_start]):
                 continue  # digits inside an identifier (abc4111...), not a card
+            cut_head, cut_tail = _garbled_ends(text, run_start, run_end)
             for cand in _segment(text, run_start, run_end):
+                if (cut_head and cand.start == run_start) or (cut_tail and cand.end == run_end):
+                    continue  # the valid-looking front or back of a longer, garbled number
                 hit = self._judge(view, cand, glued)
                 if hit is not None:
                     yield hit
