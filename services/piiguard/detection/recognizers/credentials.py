@@ -394,7 +394,6 @@ class GuardDatabaseUrlRecognizer(PiiRecognizer):
             yield Hit(kind, match.start(), match.end(), 0.85)
 
 
-
 _PW_KEY = re.compile(
     r"(?<![A-Za-z0-9])(?:[A-Za-z0-9]{1,20}[_.-])?(?:pass(?:word|wd|phrase|code)?|pwd|pw)"
     r"(?:[_.-][A-Za-z0-9]{1,20})?(?![A-Za-z0-9])",
@@ -439,10 +438,6 @@ _LITERAL_LINE_BEFORE = re.compile(r"^[ \t]*(?:#[ \t]*)?(?:export[ \t]+)?$")
 _LITERAL_LINE_AFTER = re.compile(r"[ \t]*(?:[ \t]#.*)?$")
 
 
-_RPC_METHOD = re.compile(r'"method"\s*:\s*"([A-Za-z0-9_.:/-]{1,80})"')
-_RPC_PARAMS = re.compile(r'"params"\s*:\s*\[\s*"([^"\\\n]{1,512})"')
-
-
 def _literal_line(text: str, found: Assignment) -> bool:
     if found.syntax != "operator" or found.value[:1] in "\"'`":
         return False
@@ -467,8 +462,7 @@ def _compared_secret(found: Assignment, klass: KeyClass, bare: str) -> Hit | Non
         return None
     if not (any(c.isdigit() for c in bare) or any(not c.isalnum() and c != "_" for c in bare)):
         return None
-    kind = "PASSWORD" if klass in (KeyClass.PASSWORD, KeyClass.CREDENTIALS) else "GENERIC_API_KEY"
-    return Hit(kind, found.start, found.end, 0.8)
+    return Hit(_secret_kind(klass), found.start, found.end, 0.8)
 
 
 def _quoted_word(text: str, start: int, end: int) -> bool:
@@ -611,6 +605,16 @@ _SSHPASS = re.compile(r"(?<![\w-])(?:sshpass|psexec(?:\.exe)?|paexec|winexe|smbc
                       re.IGNORECASE)
 
 
+# A JSON-RPC call: its method's name and its first string parameter.
+_RPC_METHOD = re.compile(r'"method"\s*:\s*"([A-Za-z0-9_.:/-]{1,80})"')
+_RPC_PARAMS = re.compile(r'"params"\s*:\s*\[\s*"([^"\\\n]{1,512})"')
+
+
+def _secret_kind(klass: KeyClass) -> str:
+    """The kind a secret's name gives its value when nothing more says what it is."""
+    return "PASSWORD" if klass in (KeyClass.PASSWORD, KeyClass.CREDENTIALS) else "GENERIC_API_KEY"
+
+
 class GuardSecretAssignmentRecognizer(PiiRecognizer):
     """A secret assigned to a secret's name, in any config, code, header or CLI syntax.
 
@@ -697,9 +701,7 @@ class GuardSecretAssignmentRecognizer(PiiRecognizer):
             if params is None or not judge_value(f'"{params.group(1)}"', verdict.klass,
                                                   quoted=True):
                 continue
-            kind = ("PASSWORD" if verdict.klass in (KeyClass.PASSWORD, KeyClass.CREDENTIALS)
-                    else "GENERIC_API_KEY")
-            yield Hit(kind, params.start(1), params.end(1), 0.8)
+            yield Hit(_secret_kind(verdict.klass), params.start(1), params.end(1), 0.8)
 
     @staticmethod
     def _reference_defaults(text: str) -> Iterable[Hit]:
@@ -714,9 +716,7 @@ class GuardSecretAssignmentRecognizer(PiiRecognizer):
                 continue
             if not judge_value(value, verdict.klass, quoted=False):
                 continue
-            kind = ("PASSWORD" if verdict.klass in (KeyClass.PASSWORD, KeyClass.CREDENTIALS)
-                    else "GENERIC_API_KEY")
-            yield Hit(kind, match.start(2), match.end(2), 0.85)
+            yield Hit(_secret_kind(verdict.klass), match.start(2), match.end(2), 0.85)
 
     @staticmethod
     def _user_flags(text: str) -> Iterable[Hit]:
